@@ -1,0 +1,219 @@
+"""The read model: what inboxes, pages and dashboards query.
+
+Workflows own the state of a procedure; these tables are what activities write
+so that people can find and sort their work, and what the web app reads.
+"""
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from store.types import UTCDateTime, utcnow
+
+
+def _instant(**kwargs: object) -> Column:  # type: ignore[type-arg]
+    return Column(UTCDateTime(), **kwargs)  # type: ignore[arg-type]
+
+
+class OrgKind(StrEnum):
+    """Levels of the organisation tree, and the bodies beside it."""
+
+    PROVINCE = "province"
+    CITY = "city"
+    DISTRICT = "district"  # district or county (区/县)
+    STREET = "street"  # street office or township (街道/乡镇)
+    COMMUNITY = "community"
+    DEPARTMENT = "department"
+    MEDIATION_COMMITTEE = "mediation_committee"
+    COURT = "court"
+    COMPANY = "company"
+
+
+class DepartmentType(StrEnum):
+    """The agencies of procedures.md §8 (art. 53, 77)."""
+
+    HOUSING = "housing"  # 物业行政主管部门
+    CONSTRUCTION = "construction"
+    PLANNING = "planning"
+    URBAN_MANAGEMENT = "urban_management"
+    MARKET_SUPERVISION = "market_supervision"
+    PUBLIC_SECURITY = "public_security"
+    FIRE_RESCUE = "fire_rescue"
+    CIVIL_AIR_DEFENCE = "civil_air_defence"
+    GREENING = "greening"
+    DISCIPLINE_INSPECTION = "discipline_inspection"
+
+
+class Role(StrEnum):
+    """What a user does; jurisdiction comes from the user's organisation."""
+
+    CASEWORKER = "caseworker"
+    SUPERVISOR = "supervisor"
+    ADMINISTRATOR = "administrator"
+    MEDIATOR = "mediator"
+    COMPANY = "company"
+
+
+class Organisation(SQLModel, table=True):
+    """A node of the organisation tree; `path` makes subtree queries cheap."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="organisation.id")
+    kind: OrgKind
+    department_type: DepartmentType | None = None
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    # "/1/4/9/": the ids from the root down to this node, both ends slashed,
+    # so that "is X inside Y" is `X.path.startswith(Y.path)`.
+    path: str = Field(default="", index=True, max_length=400)
+
+
+class Compound(SQLModel, table=True):
+    """A residential compound (小区) and the company that serves it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    street_id: int = Field(foreign_key="organisation.id", index=True)
+    company_id: int | None = Field(
+        default=None, foreign_key="organisation.id", index=True
+    )
+    households: int = 0
+    address: str = Field(default="", max_length=300)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = Field(max_length=100)
+    email: str = Field(default="", max_length=200)
+    password_hash: str = Field(max_length=200)
+    role: Role
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    is_active: bool = True
+    locale: str = Field(default="zh_CN", max_length=10)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+
+
+class WebSession(SQLModel, table=True):
+    """A server-side login session; deleting the row ends it at once."""
+
+    __tablename__ = "web_session"
+
+    # The SHA-256 of the cookie's token: a copy of the table opens no session.
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    expires_at: datetime = Field(sa_column=_instant(nullable=False))
+
+
+class CalendarSchedule(SQLModel, table=True):
+    """One load of one year's official schedule; later loads supersede."""
+
+    __tablename__ = "calendar_schedule"
+
+    # The id doubles as the calendar version: the highest id loaded names
+    # the calendar every deadline computed afterwards was computed on.
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    source: str = Field(max_length=300)
+    loaded_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    loaded_by: int | None = Field(default=None, foreign_key="user.id")
+    checksum: str = Field(max_length=64)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class DeadlineStatus(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    CANCELLED = "cancelled"
+
+
+class Deadline(SQLModel, table=True):
+    """A legal deadline as people see it, kept in step with its workflow."""
+
+    __table_args__ = (Index("ix_deadline_status_due", "status", "due_date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_ref: str | None = Field(default=None, index=True, max_length=40)
+    subject: str = Field(max_length=200)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
+    kind: str = Field(max_length=20)
+    start_date: date
+    amount: int
+    basis: str = Field(max_length=100)
+    due_date: date
+    due_at: datetime = Field(sa_column=_instant(nullable=False))
+    original_due_date: date
+    provisional: bool = False
+    calendar_version: int = 0
+    # JSON list of [day, reason] pairs: why the deadline falls where it does.
+    skipped: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    status: DeadlineStatus = DeadlineStatus.OPEN
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+
+
+class DeadlineChange(SQLModel, table=True):
+    """A move of a deadline, with its reason (procedures.md §1)."""
+
+    __tablename__ = "deadline_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    deadline_id: int = Field(foreign_key="deadline.id", index=True)
+    old_due_date: date
+    new_due_date: date
+    old_provisional: bool
+    new_provisional: bool
+    reason: str = Field(max_length=300)
+    calendar_version: int
+    changed_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+
+
+class AuditEvent(SQLModel, table=True):
+    """An append-only, hash-chained record of a state change or a reveal."""
+
+    __tablename__ = "audit_event"
+    # No two events may follow the same one: the chain cannot fork even when
+    # two writers race past the lock (see store.audit).
+    __table_args__ = (UniqueConstraint("prev_hash", name="uq_audit_prev_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_instant(nullable=False))
+    actor_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=60)
+    object_type: str = Field(max_length=40)
+    object_id: str = Field(max_length=60)
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    # The connection broke while the server had the message: it may or may
+    # not have gone out, and sending again could duplicate it, so it is not.
+    UNCERTAIN = "uncertain"
+
+
+class Notification(SQLModel, table=True):
+    """A mail the system decided to send; the key makes it happen once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    # What this mail is, e.g. "calendar-missing:2027:user:1": a retry or a
+    # second run of the same rung finds the row and sends nothing new.
+    key: str = Field(unique=True, max_length=200)
+    recipient_id: int | None = Field(default=None, foreign_key="user.id", index=True)
+    recipient_email: str = Field(max_length=200)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: NotificationStatus = NotificationStatus.PENDING
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    sent_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

@@ -1,0 +1,77 @@
+"""The Temporal worker: workflows and activities, registered explicitly."""
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+)
+from temporalio.worker import Worker
+
+from activities.calendar import CalendarActivities
+from activities.mail import Mailer
+from store.db import Database, get_database
+from workflows.calendar_watch import (
+    CALENDAR_WATCH_ID,
+    CalendarWatchInput,
+    CalendarWatchWorkflow,
+)
+from wuye.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+WORKFLOWS = [CalendarWatchWorkflow]
+
+
+def build_worker(
+    client: Client, settings: Settings, database: Database, task_queue: str
+) -> Worker:
+    """A worker with every workflow and the activities' dependencies."""
+    calendar = CalendarActivities(database, Mailer(settings), settings.public_base_url)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[calendar.check_next_year, calendar.warn_administrators],
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+    )
+
+
+async def ensure_schedules(client: Client, task_queue: str) -> None:
+    """Create the daily calendar watch unless it exists."""
+    try:
+        await client.create_schedule(
+            CALENDAR_WATCH_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    CalendarWatchWorkflow.run,
+                    CalendarWatchInput(),
+                    id=CALENDAR_WATCH_ID,
+                    task_queue=task_queue,
+                ),
+                # 08:00 Beijing time, when the administrators start work.
+                spec=ScheduleSpec(
+                    calendars=[ScheduleCalendarSpec(hour=[ScheduleRange(8)])],
+                    time_zone_name="Asia/Shanghai",
+                ),
+            ),
+        )
+    except ScheduleAlreadyRunningError:
+        pass
+
+
+async def run_worker() -> None:
+    settings = get_settings()
+    client = await Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace
+    )
+    await ensure_schedules(client, settings.temporal_task_queue)
+    worker = build_worker(client, settings, get_database(), settings.temporal_task_queue)
+    logger.info("worker polling task queue %s", settings.temporal_task_queue)
+    await worker.run()
