@@ -2,12 +2,13 @@
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlmodel import col, select
 from temporalio import activity
 
 from activities.mail import Mailer, deliver, enqueue, render_mail
+from domain.deadlines import SHANGHAI
 from store.calendars import load_calendar, next_year_missing
 from store.db import Database
 from store.models import Organisation, OrgKind, Role, User
@@ -26,6 +27,9 @@ class CalendarCheckResult:
 @dataclass
 class CalendarWarningInput:
     year: int
+    # ISO date the mail names as today, from the workflow's clock; runs
+    # scheduled before this field existed leave it out.
+    today: str | None = None
 
 
 class CalendarActivities:
@@ -46,8 +50,7 @@ class CalendarActivities:
         year = await asyncio.to_thread(self._check, date.fromisoformat(check.today))
         return CalendarCheckResult(missing_year=year)
 
-    def _enqueue_warnings(self, year: int) -> list[int]:
-        today = date.today().isoformat()
+    def _enqueue_warnings(self, year: int, today: str) -> list[int]:
         with self.database.write() as session:
             admins = session.exec(
                 select(User)
@@ -83,7 +86,8 @@ class CalendarActivities:
     @activity.defn
     async def warn_administrators(self, warning: CalendarWarningInput) -> int:
         """Mail each province administrator once about the missing year."""
-        ids = await asyncio.to_thread(self._enqueue_warnings, warning.year)
+        today = warning.today or datetime.now(SHANGHAI).date().isoformat()
+        ids = await asyncio.to_thread(self._enqueue_warnings, warning.year, today)
         sent = 0
         for notification_id in ids:
             if await deliver(self.database, self.mailer, notification_id):

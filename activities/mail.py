@@ -3,9 +3,11 @@
 A notification row is written first (its key is unique), then sent, then
 marked sent. A retry finds the row and does not send again. If a worker died
 while the SMTP server had the message, the row stays `sending`; the next try
-marks it `uncertain` instead of risking a duplicate, and people can see it.
+marks it `uncertain` instead of risking a duplicate, and people can see it;
+so does a connection that breaks once the message may have reached the server.
 """
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -99,7 +101,9 @@ def _claim(database: Database, notification_id: int) -> Notification | None:
         if notification.status is NotificationStatus.SENDING:
             notification.status = NotificationStatus.UNCERTAIN
             session.add(notification)
-            logger.warning("notification %s may have been sent; not resending", notification_id)
+            logger.warning(
+                "notification %s may have been sent; not resending", notification_id
+            )
             return None
         if notification.status is not NotificationStatus.PENDING:
             return None
@@ -110,7 +114,9 @@ def _claim(database: Database, notification_id: int) -> Notification | None:
         return notification
 
 
-def _finish(database: Database, notification_id: int, status: NotificationStatus) -> None:
+def _finish(
+    database: Database, notification_id: int, status: NotificationStatus
+) -> None:
     with database.write() as session:
         notification = session.get(Notification, notification_id)
         assert notification is not None
@@ -120,15 +126,24 @@ def _finish(database: Database, notification_id: int, status: NotificationStatus
         session.add(notification)
 
 
+# The server said no, or was never reached: it does not have the message.
+# A broken line or a timeout later on (aiosmtplib's SMTPServerDisconnected and
+# SMTPReadTimeoutError, both OSErrors) may come after the server took it.
+_NOT_TAKEN = (
+    aiosmtplib.SMTPConnectError,
+    aiosmtplib.SMTPResponseException,
+    aiosmtplib.SMTPRecipientsRefused,
+)
+
+
 async def deliver(database: Database, mailer: Mailer, notification_id: int) -> bool:
     """Send one notification unless it was sent or tried; True if sent now.
 
-    A refusal or a failed connection means the server did not take the
-    message: the row goes back to pending and the error propagates so the
-    activity retries.
+    When the server refused the message or could not be reached, the row goes
+    back to pending; any other failure may have come after the server took
+    the message, so the row becomes uncertain. Either way the error
+    propagates so that the activity retries the other notifications.
     """
-    import asyncio
-
     notification = await asyncio.to_thread(_claim, database, notification_id)
     if notification is None:
         return False
@@ -139,9 +154,17 @@ async def deliver(database: Database, mailer: Mailer, notification_id: int) -> b
             notification.body,
             notification.key,
         )
-    except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPResponseException, OSError):
+    except _NOT_TAKEN:
         await asyncio.to_thread(
             _finish, database, notification_id, NotificationStatus.PENDING
+        )
+        raise
+    except Exception:
+        logger.warning(
+            "notification %s may have been sent; not resending", notification_id
+        )
+        await asyncio.to_thread(
+            _finish, database, notification_id, NotificationStatus.UNCERTAIN
         )
         raise
     await asyncio.to_thread(_finish, database, notification_id, NotificationStatus.SENT)

@@ -5,6 +5,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -70,6 +71,23 @@ async def validation_error(request: Request, error: Exception) -> Response:
     )
 
 
+# Every router the app serves; the access tests walk this list, so a route
+# cannot be added without its access rule being tested.
+API_ROUTERS = (calendar.router, directory.router, deadlines.router, audit.router)
+PAGE_ROUTERS = (pages.router,)
+DEVELOPMENT_ROUTERS = (pages.dev_router,)
+
+
+def all_routes() -> list[APIRoute]:
+    """The routes of every router, development ones included."""
+    return [
+        route
+        for router in (*API_ROUTERS, *PAGE_ROUTERS, *DEVELOPMENT_ROUTERS)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
 def create_app() -> FastAPI:
     """Build the app; settings and database come from the environment."""
     settings = get_settings()
@@ -84,11 +102,11 @@ def create_app() -> FastAPI:
     app.add_exception_handler(UserFacingError, user_facing_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
-    for router in (calendar.router, directory.router, deadlines.router, audit.router):
+    for router in (*API_ROUTERS, *PAGE_ROUTERS):
         app.include_router(router)
-    app.include_router(pages.router)
     if settings.is_development:
-        app.include_router(pages.dev_router)
+        for router in DEVELOPMENT_ROUTERS:
+            app.include_router(router)
     return app
 
 

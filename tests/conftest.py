@@ -1,6 +1,7 @@
 """Fixtures: real databases (SQLite and PostgreSQL), the app, demo users."""
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -73,10 +74,22 @@ def any_database(request: pytest.FixtureRequest) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture(scope="session")
+def _seeded_sqlite_file() -> Path:
+    """Migrate and seed once; each test gets a copy of the file."""
+    path = _TMP / "seeded-template.db"
+    template = migrated(f"sqlite:///{path}")
+    # Closing the last connection checkpoints the WAL into the main file.
+    template.dispose()
+    return path
+
+
 @pytest.fixture
-def database() -> Iterator[Database]:
-    """The migrated, seeded embedded database (SQLite)."""
-    database = migrated(sqlite_url())
+def database(_seeded_sqlite_file: Path) -> Iterator[Database]:
+    """A migrated, seeded embedded database (SQLite) of the test's own."""
+    path = _TMP / f"{uuid.uuid4().hex}.db"
+    shutil.copyfile(_seeded_sqlite_file, path)
+    database = Database(f"sqlite:///{path}")
     yield database
     database.dispose()
 
@@ -113,8 +126,9 @@ def make_client(database: Database) -> Iterator[object]:
     app.dependency_overrides[get_database] = lambda: database
     clients: list[Browser] = []
 
-    def make(username: str | None = None) -> Browser:
-        client = Browser(app, base_url="http://testserver")
+    def make(username: str | None = None, *, https: bool = False) -> Browser:
+        scheme = "https" if https else "http"
+        client = Browser(app, base_url=f"{scheme}://testserver")
         client.__enter__()
         clients.append(client)
         if username:

@@ -47,7 +47,7 @@ from store.calendars import load_calendar, next_year_missing
 from store.models import Organisation, Role, User
 from ui.i18n import LANG_COOKIE, N_, gettext, normalise
 from ui.render import render
-from wuye.settings import get_settings
+from wuye.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -79,16 +79,18 @@ def login_page(
     request: Request,
     auth: AuthDep,
     locale: Locale,
+    settings: SettingsDep,
     next: Annotated[str | None, Query()] = None,
 ) -> Response:
     if auth.actor is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return _login_form(request, locale, next=next)
+    return _login_form(request, locale, settings, next=next)
 
 
 def _login_form(
     request: Request,
     locale: str,
+    settings: Settings,
     *,
     next: str | None,
     username: str = "",
@@ -109,7 +111,7 @@ def _login_form(
         token,
         httponly=True,
         samesite="lax",
-        secure=get_settings().cookie_secure,
+        secure=settings.cookie_secure,
     )
     return response
 
@@ -129,6 +131,7 @@ def login(
         return _login_form(
             request,
             locale,
+            settings,
             next=next,
             username=username,
             error=gettext(locale, N_("Wrong user name or password, or the account is disabled.")),

@@ -6,25 +6,34 @@ that year (the notification key makes a second run send nothing).
 """
 
 from dataclasses import dataclass
+from datetime import date
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar import (
+        CalendarActivities,
         CalendarCheckInput,
         CalendarCheckResult,
         CalendarWarningInput,
-        CalendarActivities,
     )
     from domain.deadlines import SHANGHAI
-    from workflows.shared import DATABASE_RETRY, DATABASE_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
+    from workflows.shared import (
+        DATABASE_RETRY,
+        DATABASE_TIMEOUT,
+        MAIL_RETRY,
+        MAIL_TIMEOUT,
+    )
 
 CALENDAR_WATCH_ID = "calendar-watch"
 
 
 @dataclass
 class CalendarWatchInput:
-    """Empty today; a dataclass so fields can be added without breaking runs."""
+    """What the daily run needs; the schedule passes it empty."""
+
+    today: str | None = None
+    """ISO date to check instead of the workflow's clock: for tests, backfills."""
 
 
 @dataclass
@@ -39,7 +48,10 @@ class CalendarWatchWorkflow:
 
     @workflow.run
     async def run(self, watch: CalendarWatchInput) -> CalendarWatchResult:
-        today = workflow.now().astimezone(SHANGHAI).date()
+        if watch.today is not None:
+            today = date.fromisoformat(watch.today)
+        else:
+            today = workflow.now().astimezone(SHANGHAI).date()
         check: CalendarCheckResult = await workflow.execute_activity_method(
             CalendarActivities.check_next_year,
             CalendarCheckInput(today=today.isoformat()),
@@ -50,7 +62,7 @@ class CalendarWatchWorkflow:
             return CalendarWatchResult(missing_year=None, warned=0)
         warned = await workflow.execute_activity_method(
             CalendarActivities.warn_administrators,
-            CalendarWarningInput(year=check.missing_year),
+            CalendarWarningInput(year=check.missing_year, today=today.isoformat()),
             start_to_close_timeout=MAIL_TIMEOUT,
             retry_policy=MAIL_RETRY,
         )

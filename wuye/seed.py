@@ -53,6 +53,8 @@ ORGANISATIONS: list[tuple[str, str | None, OrgKind, str, str, DepartmentType | N
     ("S1-MED", "S1", OrgKind.MEDIATION_COMMITTEE, "和平街道人民调解委员会", "Heping People's Mediation Committee", None),
     ("S2", "D1", OrgKind.STREET, "光明街道办事处", "Guangming Street Office", None),
     ("S2-C1", "S2", OrgKind.COMMUNITY, "光明社区", "Guangming Community", None),
+    ("D2", "C1", OrgKind.DISTRICT, "西城区", "Xicheng District", None),
+    ("S3", "D2", OrgKind.STREET, "新街口街道办事处", "Xinjiekou Street Office", None),
     ("CO-1", "C1", OrgKind.COMPANY, "安居物业服务有限公司", "Anju Property Services Co.", None),
     ("CO-2", "C1", OrgKind.COMPANY, "宜家园物业管理有限公司", "Yijiayuan Property Management Co.", None),
 ]
@@ -63,6 +65,7 @@ COMPOUNDS = [
     ("XQ-002", "翠湖小区", "S1", "CO-2", 420, "翠湖街7号"),
     ("XQ-003", "光明新村", "S2", "CO-1", 1240, "光明大道201号"),
     ("XQ-004", "阳光里", "S2", "CO-2", 180, "阳光巷3号"),
+    ("XQ-005", "新街口公寓", "S3", "CO-2", 96, "新街口北大街40号"),
 ]
 
 USERS = [
@@ -73,6 +76,7 @@ USERS = [
     DemoUser("zhou", "周明", Role.CASEWORKER, "S2"),
     DemoUser("wu", "吴芳", Role.SUPERVISOR, "S2"),
     DemoUser("d1admin", "东城区管理员", Role.ADMINISTRATOR, "D1"),
+    DemoUser("d2admin", "西城区管理员", Role.ADMINISTRATOR, "D2"),
     DemoUser("zhao", "赵静", Role.CASEWORKER, "D1-HOUSING"),
     DemoUser("chen", "陈国栋", Role.COMPANY, "CO-1"),
     DemoUser("gao", "高远", Role.COMPANY, "CO-2"),

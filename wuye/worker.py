@@ -72,6 +72,8 @@ async def run_worker() -> None:
         settings.temporal_address, namespace=settings.temporal_namespace
     )
     await ensure_schedules(client, settings.temporal_task_queue)
-    worker = build_worker(client, settings, get_database(), settings.temporal_task_queue)
+    worker = build_worker(
+        client, settings, get_database(), settings.temporal_task_queue
+    )
     logger.info("worker polling task queue %s", settings.temporal_task_queue)
     await worker.run()
