@@ -115,7 +115,5 @@ def compounds_in_jurisdiction(session: Session, actor: Actor) -> list[Compound]:
         streets = select(Organisation.id).where(
             col(Organisation.path).startswith(actor.jurisdiction.path)
         )
-        query = select(Compound).where(
-            or_(col(Compound.street_id).in_(streets))
-        )
+        query = select(Compound).where(or_(col(Compound.street_id).in_(streets)))
     return list(session.exec(query.order_by(col(Compound.name))))

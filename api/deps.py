@@ -23,6 +23,14 @@ from ui.i18n import DEFAULT_LOCALE, LANG_COOKIE, N_, from_accept_language, norma
 from wuye.settings import Settings, get_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_EXPIRED = N_(
+    "The form has expired or did not come from this site. "
+    "Reload the page and try again."
+)
+FORM_EXPIRED = N_(
+    "The form has expired or did not come from this site. "
+    "Reload the page and try again."
+)
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -93,9 +101,7 @@ async def csrf_protect(request: Request, auth: AuthDep) -> None:
         value = (await request.form()).get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     if not tokens_match(auth.csrf_token, given):
-        raise NotAllowed(
-            N_("The form has expired or did not come from this site. Reload the page and try again.")
-        )
+        raise NotAllowed(FORM_EXPIRED)
 
 
 def current_actor(auth: AuthDep) -> Actor:

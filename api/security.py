@@ -81,12 +81,12 @@ def find_session(session: Session, token: str) -> tuple[WebSession, User] | None
 
 
 def close_session(session: Session, token: str) -> None:
-    session.exec(delete(WebSession).where(col(WebSession.id) == _token_id(token)))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.id) == _token_id(token)))
 
 
 def close_all_sessions(session: Session, user_id: int) -> None:
     """End every session of a user, e.g. when the account is disabled."""
-    session.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))  # type: ignore[call-overload]
+    session.exec(delete(WebSession).where(col(WebSession.user_id) == user_id))
 
 
 def new_anonymous_csrf() -> str:
@@ -94,4 +94,6 @@ def new_anonymous_csrf() -> str:
 
 
 def tokens_match(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(expected, given)  # type: ignore[arg-type]
+    if not expected or not given:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())

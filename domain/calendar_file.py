@@ -3,11 +3,12 @@
 When the State Council publishes the next year's holiday schedule (usually in
 November), an administrator writes it in this format and uploads it; the
 working calendar then uses it instead of the provisional statutory rule
-(procedures §1). Example::
+(procedures §1). An example of the form (the dates are illustrative, not an
+official schedule)::
 
-    # 国务院办公厅关于2027年部分节假日安排的通知
+    # 国务院办公厅关于2027年部分节假日安排的通知（示例）
     year 2027
-    source 国办发明电〔2026〕8号
+    source 国办发明电〔2026〕N号
     holiday 2027-01-01 new_years_day
     holiday 2027-02-06..2027-02-13 spring_festival
     workday 2027-02-14 spring_festival

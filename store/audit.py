@@ -108,9 +108,7 @@ def verify_chain(events: Iterable[AuditEvent]) -> ChainReport:
     for event in events:
         checked += 1
         if event.prev_hash != expected_prev:
-            return ChainReport(
-                checked, event.id, "does not follow the entry before it"
-            )
+            return ChainReport(checked, event.id, "does not follow the entry before it")
         digest = _digest(
             at=event.at,
             actor_id=event.actor_id,
@@ -129,9 +127,9 @@ def verify_chain(events: Iterable[AuditEvent]) -> ChainReport:
 def verify_database(session: Session, batch: int = 5000) -> ChainReport:
     """Verify the whole log, streaming it in id order."""
     result = session.exec(
-        select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(
-            yield_per=batch
-        )
+        select(AuditEvent)
+        .order_by(col(AuditEvent.id))
+        .execution_options(yield_per=batch)
     )
     try:
         return verify_chain(result)

@@ -9,7 +9,11 @@ from threading import Lock
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from domain.calendar import WorkingCalendar, YearSchedule, schedules_from_chinese_calendar
+from domain.calendar import (
+    WorkingCalendar,
+    YearSchedule,
+    schedules_from_chinese_calendar,
+)
 from domain.calendar_file import format_calendar_file, parse_calendar_file
 from domain.deadlines import Deadline as ComputedDeadline
 from domain.deadlines import PeriodKind, compute_deadline

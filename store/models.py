@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 from store.types import UTCDateTime, utcnow
 
 
-def _instant(**kwargs: object) -> Column:  # type: ignore[type-arg]
+def _instant(**kwargs: object) -> Column:
     return Column(UTCDateTime(), **kwargs)  # type: ignore[arg-type]
 
 

@@ -64,6 +64,6 @@ def short(locale: str) -> str:
     return "en" if locale == "en" else "zh"
 
 
-def N_(message: str) -> str:  # noqa: N802 (the name gettext tools look for)
+def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is shown."""
     return message

@@ -134,12 +134,18 @@ def login(
             settings,
             next=next,
             username=username,
-            error=gettext(locale, N_("Wrong user name or password, or the account is disabled.")),
+            error=gettext(
+                locale, N_("Wrong user name or password, or the account is disabled.")
+            ),
             status_code=400,
         )
     opened = open_session(session, user, settings.session_hours)
     audit.record(
-        session, actor_id=user.id, action="user.login", object_type="user", object_id=user.id or 0
+        session,
+        actor_id=user.id,
+        action="user.login",
+        object_type="user",
+        object_id=user.id or 0,
     )
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
@@ -161,7 +167,11 @@ def logout(request: Request, session: WriteSession, actor: OptionalActor) -> Res
         close_session(session, token)
     if actor is not None:
         audit.record(
-            session, actor_id=actor.id, action="user.logout", object_type="user", object_id=actor.id
+            session,
+            actor_id=actor.id,
+            action="user.logout",
+            object_type="user",
+            object_id=actor.id,
         )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
@@ -179,7 +189,9 @@ def switch_language(code: str, next: Annotated[str | None, Query()] = None) -> R
     return response
 
 
-def _deadline_rows(session: ReadSession, actor: Actor, locale: str) -> list[dict[str, Any]]:
+def _deadline_rows(
+    session: ReadSession, actor: Actor, locale: str
+) -> list[dict[str, Any]]:
     from api.routes.deadlines import deadline_row_json
 
     calendar_today = today()
@@ -261,7 +273,9 @@ def calendar_page(
     """The working calendar by year, with the deadline calculator."""
     calculator = {"kind": kind, "start": start, "amount": amount}
     context = _calendar_context(session, actor, locale, year, calculator)
-    return render(request, "calendar.html", context, locale=locale, partial="calculator")
+    return render(
+        request, "calendar.html", context, locale=locale, partial="calculator"
+    )
 
 
 @router.post("/calendar/upload")
@@ -283,7 +297,7 @@ async def calendar_upload(
         )
     except UserFacingError as error:
         upload_error = gettext(locale, error.message).format(**error.params)
-    empty = {"kind": None, "start": None, "amount": None}
+    empty: dict[str, str | None] = {"kind": None, "start": None, "amount": None}
     context = await run_in_threadpool(
         _calendar_context,
         session,
@@ -339,7 +353,7 @@ def _require_admin(actor: Actor) -> None:
 
 def _read_message(path: Path) -> dict[str, Any]:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    body = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+    body = message.get_body(preferencelist=("plain", "html"))
     return {
         "name": path.name,
         "from": str(message.get("From", "")),
@@ -364,7 +378,11 @@ def dev_mail(
 
 @dev_router.get("/mail/{name}")
 def dev_mail_message(
-    name: str, request: Request, actor: CurrentActor, locale: Locale, settings: SettingsDep
+    name: str,
+    request: Request,
+    actor: CurrentActor,
+    locale: Locale,
+    settings: SettingsDep,
 ) -> Response:
     """One received message."""
     _require_admin(actor)
@@ -372,5 +390,8 @@ def dev_mail_message(
     if not path.is_file() or path.suffix != ".eml":
         raise NotFound(N_("No such message."))
     return render(
-        request, "mail.html", {"messages": [_read_message(path)], "single": True}, locale=locale
+        request,
+        "mail.html",
+        {"messages": [_read_message(path)], "single": True},
+        locale=locale,
     )

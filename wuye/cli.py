@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from pathlib import Path
@@ -88,12 +89,12 @@ def mailsink() -> int:
     from wuye.mailsink import serve_forever
 
     settings = get_settings()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
-            serve_forever(settings.mail_sink_dir, settings.smtp_host, settings.smtp_port)
+            serve_forever(
+                settings.mail_sink_dir, settings.smtp_host, settings.smtp_port
+            )
         )
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

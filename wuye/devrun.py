@@ -80,14 +80,20 @@ def run_all() -> int:
     def start(name: str, command: list[str]) -> None:
         log = (VAR_DIR / f"{name}.log").open("ab")
         process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         children.append((name, process))
 
     def stop(*_: object) -> None:
         for name, process in reversed(children):
             if process.poll() is None:
-                process.send_signal(signal.SIGINT if name == "temporal" else signal.SIGTERM)
+                process.send_signal(
+                    signal.SIGINT if name == "temporal" else signal.SIGTERM
+                )
         for name, process in reversed(children):
             try:
                 process.wait(timeout=15)
@@ -119,7 +125,9 @@ def run_all() -> int:
         while True:
             for name, process in children:
                 if process.poll() is not None:
-                    print(f"{name} exited with {process.returncode}; see var/{name}.log")
+                    print(
+                        f"{name} exited with {process.returncode}; see var/{name}.log"
+                    )
                     raise KeyboardInterrupt
             time.sleep(1)
     except KeyboardInterrupt:

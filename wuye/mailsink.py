@@ -24,7 +24,7 @@ class MaildirHandler:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         content: Any = envelope.original_content or envelope.content or b""

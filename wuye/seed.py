@@ -31,32 +31,146 @@ class DemoUser:
 
 
 # (code, parent code, kind, name, English name, department type)
-ORGANISATIONS: list[tuple[str, str | None, OrgKind, str, str, DepartmentType | None]] = [
+ORGANISATIONS: list[
+    tuple[str, str | None, OrgKind, str, str, DepartmentType | None]
+] = [
     ("P", None, OrgKind.PROVINCE, "示范省", "Demo Province", None),
-    ("P-HOUSING", "P", OrgKind.DEPARTMENT, "省住房和城乡建设厅", "Provincial Housing Dept.", DepartmentType.HOUSING),
+    (
+        "P-HOUSING",
+        "P",
+        OrgKind.DEPARTMENT,
+        "省住房和城乡建设厅",
+        "Provincial Housing Dept.",
+        DepartmentType.HOUSING,
+    ),
     ("C1", "P", OrgKind.CITY, "示范市", "Demo City", None),
-    ("C1-HOUSING", "C1", OrgKind.DEPARTMENT, "示范市住房和城乡建设局", "City Housing Bureau", DepartmentType.HOUSING),
+    (
+        "C1-HOUSING",
+        "C1",
+        OrgKind.DEPARTMENT,
+        "示范市住房和城乡建设局",
+        "City Housing Bureau",
+        DepartmentType.HOUSING,
+    ),
     ("D1", "C1", OrgKind.DISTRICT, "东城区", "Dongcheng District", None),
-    ("D1-HOUSING", "D1", OrgKind.DEPARTMENT, "东城区住房和城乡建设局", "Dongcheng Housing Bureau", DepartmentType.HOUSING),
-    ("D1-CONSTRUCTION", "D1", OrgKind.DEPARTMENT, "东城区建设局", "Dongcheng Construction Bureau", DepartmentType.CONSTRUCTION),
-    ("D1-PLANNING", "D1", OrgKind.DEPARTMENT, "东城区规划和自然资源局", "Dongcheng Planning Bureau", DepartmentType.PLANNING),
-    ("D1-URBAN", "D1", OrgKind.DEPARTMENT, "东城区城市管理综合执法局", "Dongcheng Urban Management", DepartmentType.URBAN_MANAGEMENT),
-    ("D1-MARKET", "D1", OrgKind.DEPARTMENT, "东城区市场监督管理局", "Dongcheng Market Supervision", DepartmentType.MARKET_SUPERVISION),
-    ("D1-POLICE", "D1", OrgKind.DEPARTMENT, "东城区公安分局", "Dongcheng Public Security", DepartmentType.PUBLIC_SECURITY),
-    ("D1-FIRE", "D1", OrgKind.DEPARTMENT, "东城区消防救援大队", "Dongcheng Fire and Rescue", DepartmentType.FIRE_RESCUE),
-    ("D1-AIRDEF", "D1", OrgKind.DEPARTMENT, "东城区人民防空办公室", "Dongcheng Civil Air Defence", DepartmentType.CIVIL_AIR_DEFENCE),
-    ("D1-GREEN", "D1", OrgKind.DEPARTMENT, "东城区园林绿化局", "Dongcheng Greening Bureau", DepartmentType.GREENING),
-    ("D1-DISCIPLINE", "D1", OrgKind.DEPARTMENT, "东城区纪委监委", "Dongcheng Discipline Inspection", DepartmentType.DISCIPLINE_INSPECTION),
-    ("D1-COURT", "D1", OrgKind.COURT, "东城区人民法院", "Dongcheng District Court", None),
+    (
+        "D1-HOUSING",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区住房和城乡建设局",
+        "Dongcheng Housing Bureau",
+        DepartmentType.HOUSING,
+    ),
+    (
+        "D1-CONSTRUCTION",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区建设局",
+        "Dongcheng Construction Bureau",
+        DepartmentType.CONSTRUCTION,
+    ),
+    (
+        "D1-PLANNING",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区规划和自然资源局",
+        "Dongcheng Planning Bureau",
+        DepartmentType.PLANNING,
+    ),
+    (
+        "D1-URBAN",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区城市管理综合执法局",
+        "Dongcheng Urban Management",
+        DepartmentType.URBAN_MANAGEMENT,
+    ),
+    (
+        "D1-MARKET",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区市场监督管理局",
+        "Dongcheng Market Supervision",
+        DepartmentType.MARKET_SUPERVISION,
+    ),
+    (
+        "D1-POLICE",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区公安分局",
+        "Dongcheng Public Security",
+        DepartmentType.PUBLIC_SECURITY,
+    ),
+    (
+        "D1-FIRE",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区消防救援大队",
+        "Dongcheng Fire and Rescue",
+        DepartmentType.FIRE_RESCUE,
+    ),
+    (
+        "D1-AIRDEF",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区人民防空办公室",
+        "Dongcheng Civil Air Defence",
+        DepartmentType.CIVIL_AIR_DEFENCE,
+    ),
+    (
+        "D1-GREEN",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区园林绿化局",
+        "Dongcheng Greening Bureau",
+        DepartmentType.GREENING,
+    ),
+    (
+        "D1-DISCIPLINE",
+        "D1",
+        OrgKind.DEPARTMENT,
+        "东城区纪委监委",
+        "Dongcheng Discipline Inspection",
+        DepartmentType.DISCIPLINE_INSPECTION,
+    ),
+    (
+        "D1-COURT",
+        "D1",
+        OrgKind.COURT,
+        "东城区人民法院",
+        "Dongcheng District Court",
+        None,
+    ),
     ("S1", "D1", OrgKind.STREET, "和平街道办事处", "Heping Street Office", None),
     ("S1-C1", "S1", OrgKind.COMMUNITY, "和平里社区", "Hepingli Community", None),
-    ("S1-MED", "S1", OrgKind.MEDIATION_COMMITTEE, "和平街道人民调解委员会", "Heping People's Mediation Committee", None),
+    (
+        "S1-MED",
+        "S1",
+        OrgKind.MEDIATION_COMMITTEE,
+        "和平街道人民调解委员会",
+        "Heping People's Mediation Committee",
+        None,
+    ),
     ("S2", "D1", OrgKind.STREET, "光明街道办事处", "Guangming Street Office", None),
     ("S2-C1", "S2", OrgKind.COMMUNITY, "光明社区", "Guangming Community", None),
     ("D2", "C1", OrgKind.DISTRICT, "西城区", "Xicheng District", None),
     ("S3", "D2", OrgKind.STREET, "新街口街道办事处", "Xinjiekou Street Office", None),
-    ("CO-1", "C1", OrgKind.COMPANY, "安居物业服务有限公司", "Anju Property Services Co.", None),
-    ("CO-2", "C1", OrgKind.COMPANY, "宜家园物业管理有限公司", "Yijiayuan Property Management Co.", None),
+    (
+        "CO-1",
+        "C1",
+        OrgKind.COMPANY,
+        "安居物业服务有限公司",
+        "Anju Property Services Co.",
+        None,
+    ),
+    (
+        "CO-2",
+        "C1",
+        OrgKind.COMPANY,
+        "宜家园物业管理有限公司",
+        "Yijiayuan Property Management Co.",
+        None,
+    ),
 ]
 
 # (code, name, street code, company code, households, address)
@@ -86,10 +200,31 @@ USERS = [
 # Deadlines for the home pages until the procedures fill the read model:
 # (organisation code, subject, kind, start, amount, basis)
 DEMO_DEADLINES = [
-    ("S1", "示例：投诉受理决定", PeriodKind.WORKING_DAYS, date(2026, 11, 27), 7, "art. 76"),
-    ("S1", "示例：投诉办理", PeriodKind.CALENDAR_DAYS, date(2026, 11, 20), 60, "art. 80"),
+    (
+        "S1",
+        "示例：投诉受理决定",
+        PeriodKind.WORKING_DAYS,
+        date(2026, 11, 27),
+        7,
+        "art. 76",
+    ),
+    (
+        "S1",
+        "示例：投诉办理",
+        PeriodKind.CALENDAR_DAYS,
+        date(2026, 11, 20),
+        60,
+        "art. 80",
+    ),
     ("S2", "示例：异议转送", PeriodKind.CALENDAR_DAYS, date(2026, 12, 1), 5, "art. 34"),
-    ("S1-MED", "示例：申请司法确认", PeriodKind.CALENDAR_DAYS, date(2026, 11, 30), 30, "art. 72"),
+    (
+        "S1-MED",
+        "示例：申请司法确认",
+        PeriodKind.CALENDAR_DAYS,
+        date(2026, 11, 30),
+        30,
+        "art. 72",
+    ),
 ]
 
 
@@ -110,7 +245,9 @@ def seed(session: Session) -> bool:
         )
         session.add(organisation)
         session.flush()
-        organisation.path = f"{parent_org.path if parent_org else '/'}{organisation.id}/"
+        organisation.path = (
+            f"{parent_org.path if parent_org else '/'}{organisation.id}/"
+        )
         by_code[code] = organisation
     for code, name, street, company, households, address in COMPOUNDS:
         session.add(
@@ -136,13 +273,13 @@ def seed(session: Session) -> bool:
             )
         )
     calendar = load_calendar(session)
-    for org, subject, kind, start, amount, basis in DEMO_DEADLINES:
+    for org, subject, period, start, amount, basis in DEMO_DEADLINES:
         if session.exec(select(Deadline).where(Deadline.subject == subject)).first():
             continue
         open_deadline(
             session,
             subject=subject,
-            computed=compute_deadline(kind, start, amount, calendar, basis),
+            computed=compute_deadline(period, start, amount, calendar, basis),
             organisation_id=by_code[org].id,
         )
     return True

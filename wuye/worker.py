@@ -63,7 +63,9 @@ async def ensure_schedules(client: Client, task_queue: str) -> None:
             ),
         )
     except ScheduleAlreadyRunningError:
-        pass
+        # Every worker start comes here after the first; an existing schedule
+        # is left as it is, so a changed spec needs the schedule deleted.
+        logger.info("schedule %s exists", CALENDAR_WATCH_ID)
 
 
 async def run_worker() -> None:

@@ -162,7 +162,9 @@ def require_calendar_admin(actor: CurrentActor) -> None:
 async def read_upload(upload: UploadFile) -> str:
     raw = await upload.read(MAX_UPLOAD_BYTES + 1)
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise UserFacingError(N_("The file is too large for a calendar (64 KB at most)."))
+        raise UserFacingError(
+            N_("The file is too large for a calendar (64 KB at most).")
+        )
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -69,7 +69,9 @@ def me(actor: CurrentActor) -> dict[str, Any]:
 
 
 @router.get("/organisations")
-def list_organisations(session: ReadSession, actor: CurrentActor) -> list[dict[str, Any]]:
+def list_organisations(
+    session: ReadSession, actor: CurrentActor
+) -> list[dict[str, Any]]:
     """Organisations inside the caller's jurisdiction."""
     return [organisation_json(o) for o in organisations_in_jurisdiction(session, actor)]
 

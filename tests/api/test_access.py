@@ -73,27 +73,76 @@ def _street_deadline(database: Database) -> int:
 
 
 SCOPED = [
-    Probe("GET", "/api/organisations/{organisation_id}", "zhou", "wang",
-          lambda db: f"/api/organisations/{_org(db, 'S1')}"),
-    Probe("GET", "/api/compounds/{compound_id}", "zhou", "wang",
-          lambda db: f"/api/compounds/{_compound(db, 'XQ-001')}"),
-    Probe("GET", "/api/compounds/{compound_id}", "gao", "chen",
-          lambda db: f"/api/compounds/{_compound(db, 'XQ-001')}"),
-    Probe("GET", "/api/users/{user_id}", "wu", "li",
-          lambda db: f"/api/users/{user_id(db, 'wang')}"),
-    Probe("GET", "/api/deadlines/{deadline_id}", "zhou", "wang",
-          lambda db: f"/api/deadlines/{_street_deadline(db)}"),
-    Probe("POST", "/api/users/{user_id}/disable", "d2admin", "d1admin",
-          lambda db: f"/api/users/{user_id(db, 'sun')}/disable"),
-    Probe("POST", "/api/users/{user_id}/enable", "d2admin", "d1admin",
-          lambda db: f"/api/users/{user_id(db, 'sun')}/enable"),
-    Probe("POST", "/admin/users/{user_id}/{action}", "d2admin", "d1admin",
-          lambda db: f"/admin/users/{user_id(db, 'sun')}/enable"),
+    Probe(
+        "GET",
+        "/api/organisations/{organisation_id}",
+        "zhou",
+        "wang",
+        lambda db: f"/api/organisations/{_org(db, 'S1')}",
+    ),
+    Probe(
+        "GET",
+        "/api/compounds/{compound_id}",
+        "zhou",
+        "wang",
+        lambda db: f"/api/compounds/{_compound(db, 'XQ-001')}",
+    ),
+    Probe(
+        "GET",
+        "/api/compounds/{compound_id}",
+        "gao",
+        "chen",
+        lambda db: f"/api/compounds/{_compound(db, 'XQ-001')}",
+    ),
+    Probe(
+        "GET",
+        "/api/users/{user_id}",
+        "wu",
+        "li",
+        lambda db: f"/api/users/{user_id(db, 'wang')}",
+    ),
+    Probe(
+        "GET",
+        "/api/deadlines/{deadline_id}",
+        "zhou",
+        "wang",
+        lambda db: f"/api/deadlines/{_street_deadline(db)}",
+    ),
+    Probe(
+        "POST",
+        "/api/users/{user_id}/disable",
+        "d2admin",
+        "d1admin",
+        lambda db: f"/api/users/{user_id(db, 'sun')}/disable",
+    ),
+    Probe(
+        "POST",
+        "/api/users/{user_id}/enable",
+        "d2admin",
+        "d1admin",
+        lambda db: f"/api/users/{user_id(db, 'sun')}/enable",
+    ),
+    Probe(
+        "POST",
+        "/admin/users/{user_id}/{action}",
+        "d2admin",
+        "d1admin",
+        lambda db: f"/admin/users/{user_id(db, 'sun')}/enable",
+    ),
     # Province-wide objects: only the province administrator.
-    Probe("GET", "/api/audit/verify", "d1admin", "admin", lambda db: "/api/audit/verify"),
-    Probe("POST", "/api/calendar/schedules", "d1admin", "admin",
-          lambda db: "/api/calendar/schedules"),
-    Probe("POST", "/calendar/upload", "d1admin", "admin", lambda db: "/calendar/upload"),
+    Probe(
+        "GET", "/api/audit/verify", "d1admin", "admin", lambda db: "/api/audit/verify"
+    ),
+    Probe(
+        "POST",
+        "/api/calendar/schedules",
+        "d1admin",
+        "admin",
+        lambda db: "/api/calendar/schedules",
+    ),
+    Probe(
+        "POST", "/calendar/upload", "d1admin", "admin", lambda db: "/calendar/upload"
+    ),
     # Administration pages: refused to other roles.
     Probe("GET", "/admin/users", "wang", "d1admin", lambda db: "/admin/users"),
     Probe("GET", "/api/users", "wang", "li", lambda db: "/api/users"),
@@ -105,7 +154,7 @@ SCOPED = [
 def _routes() -> set[tuple[str, str]]:
     found = set()
     for route in all_routes():
-        for method in route.methods:
+        for method in route.methods or ():
             found.add((method, route.path))
     return found
 
@@ -132,7 +181,9 @@ def _send(client: Browser, method: str, path: str) -> int:
     return response.status_code
 
 
-@pytest.mark.parametrize("probe", SCOPED, ids=lambda p: f"{p.method} {p.route} as {p.outsider}")
+@pytest.mark.parametrize(
+    "probe", SCOPED, ids=lambda p: f"{p.method} {p.route} as {p.outsider}"
+)
 def test_scoped_route_refuses_outsider_and_serves_insider(
     database: Database, make_client: Callable[[str], Browser], probe: Probe
 ) -> None:
@@ -170,7 +221,9 @@ def test_lists_hold_only_the_callers_jurisdiction(
     assert all(d["subject"] != "示例：投诉受理决定" for d in deadlines)
 
 
-def test_company_sees_only_compounds_it_serves(make_client: Callable[[str], Browser]) -> None:
+def test_company_sees_only_compounds_it_serves(
+    make_client: Callable[[str], Browser],
+) -> None:
     chen = make_client("chen")
 
     compounds = chen.get("/api/compounds").json()

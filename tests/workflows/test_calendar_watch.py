@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import cast
 
 import aiosmtplib
 import pytest
@@ -70,7 +69,7 @@ def _mails(folder: Path) -> list[EmailMessage]:
     if not folder.exists():
         return []
     return [
-        cast(EmailMessage, message_from_bytes(path.read_bytes(), policy=policy.default))
+        message_from_bytes(path.read_bytes(), policy=policy.default)
         for path in sorted(folder.glob("*.eml"))
     ]
 
@@ -230,7 +229,7 @@ async def test_watch_without_a_date_checks_the_workflow_clock_in_beijing(
     assert result.missing_year == expected
 
 
-async def test_deliver_with_smtp_down_leaves_the_mail_pending_until_it_is_up(
+async def test_deliver_mail_with_smtp_down_leaves_it_pending_until_the_server_is_up(
     database: Database, tmp_path: Path
 ) -> None:
     notification_id = _pending_notification(database, "test:smtp-down")
@@ -255,9 +254,10 @@ async def test_deliver_with_smtp_down_leaves_the_mail_pending_until_it_is_up(
     ]
 
 
-async def test_deliver_after_a_worker_died_mid_send_marks_uncertain_and_does_not_resend(
+async def test_deliver_mail_left_sending_marks_it_uncertain_without_resending(
     database: Database, smtp_sink: Sink
 ) -> None:
+    # A worker died between claiming the row and marking it sent.
     notification_id = _pending_notification(database, "test:died-mid-send")
     with database.write() as session:
         notification = session.get(Notification, notification_id)
@@ -276,7 +276,7 @@ async def test_deliver_after_a_worker_died_mid_send_marks_uncertain_and_does_not
 class _HangUpAfterData(MaildirHandler):
     """Keeps the message, then drops the line before saying it did."""
 
-    async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
+    async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         await super().handle_DATA(server, session, envelope)
@@ -285,7 +285,7 @@ class _HangUpAfterData(MaildirHandler):
         return "250 never heard"
 
 
-async def test_deliver_when_the_line_drops_after_data_marks_uncertain(
+async def test_deliver_mail_when_the_line_drops_after_data_marks_it_uncertain(
     database: Database, tmp_path: Path, smtp_sink: Sink
 ) -> None:
     notification_id = _pending_notification(database, "test:line-dropped")
