@@ -34,7 +34,7 @@ pytest: $(STAMP)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
 		-o var/messages.pot api ui store wuye domain activities workflows
-	$(BIN)/pybabel update -i var/messages.pot -d ui/locale --no-location \
+	$(BIN)/pybabel update -i var/messages.pot -d ui/locale --ignore-obsolete \
 		--no-fuzzy-matching
 
 clean:

@@ -136,6 +136,12 @@ _NOT_TAKEN = (
 )
 
 
+def _permanent(error: Exception) -> bool:
+    if isinstance(error, aiosmtplib.SMTPRecipientsRefused):
+        return all(refusal.code >= 500 for refusal in error.recipients)
+    return isinstance(error, aiosmtplib.SMTPResponseException) and error.code >= 500
+
+
 async def deliver(database: Database, mailer: Mailer, notification_id: int) -> bool:
     """Send one notification unless it was sent or tried; True if sent now.
 
@@ -154,7 +160,15 @@ async def deliver(database: Database, mailer: Mailer, notification_id: int) -> b
             notification.body,
             notification.key,
         )
-    except _NOT_TAKEN:
+    except _NOT_TAKEN as error:
+        if _permanent(error):
+            # A 5xx refusal will not change on a retry: record it for people
+            # to see and let the other notifications go on.
+            logger.warning("notification %s refused: %s", notification_id, error)
+            await asyncio.to_thread(
+                _finish, database, notification_id, NotificationStatus.FAILED
+            )
+            return False
         await asyncio.to_thread(
             _finish, database, notification_id, NotificationStatus.PENDING
         )

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from ui.i18n import gettext
+
 
 class UserFacingError(Exception):
     """An error whose message (an English msgid) is shown to the user."""
@@ -12,6 +14,10 @@ class UserFacingError(Exception):
         super().__init__(message)
         self.message = message
         self.params = params
+
+    def text(self, locale: str) -> str:
+        """The message in the reader's language, its values filled in."""
+        return gettext(locale, self.message).format(**self.params)
 
 
 class NotAllowed(UserFacingError):

@@ -36,7 +36,7 @@ def _locale_of(request: Request) -> str:
 async def user_facing_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, UserFacingError)
     locale = _locale_of(request)
-    message = gettext(locale, error.message).format(**error.params)
+    message = error.text(locale)
     if _wants_html(request):
         if isinstance(error, NotSignedIn):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)

@@ -58,14 +58,36 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _KEY_BY_CHINESE = {HOLIDAY_NAMES[key][0]: key for key in HOLIDAY_KEYS}
 
 
-class CalendarFileError(ValueError):
-    """A calendar file line that cannot be accepted, with its line number."""
+def N_(message: str) -> str:
+    """Mark a message for translation where it is shown (this module has none)."""
+    return message
 
-    def __init__(self, line_no: int, line: str, message: str) -> None:
+
+class _Problem(ValueError):
+    """What is wrong with one line: an English template and its values."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = {name: str(value) for name, value in params.items()}
+        super().__init__(template.format(**self.params))
+
+
+class CalendarFileError(ValueError):
+    """A calendar file line that cannot be accepted, with its line number.
+
+    `template` and `params` let the page show the message in the reader's
+    language; `str()` gives it in English.
+    """
+
+    def __init__(
+        self, line_no: int, line: str, template: str, params: dict[str, str]
+    ) -> None:
         # line_no is 1-based; 0 when the problem is with the file as a whole.
         self.line_no = line_no
         self.line = line
-        self.message = message
+        self.template = template
+        self.params = params
+        self.message = template.format(**params)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -86,17 +108,23 @@ class _Parser:
 
     def parse_date(self, text: str) -> date:
         if not _DATE.fullmatch(text):
-            raise ValueError(f"'{text}' is not a date written YYYY-MM-DD")
+            raise _Problem(N_("'{text}' is not a date written YYYY-MM-DD"), text=text)
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            raise ValueError(f"'{text}' is not a valid date") from None
+            raise _Problem(N_("'{text}' is not a valid date"), text=text) from None
         assert self.year is not None
         first_allowed = date(self.year - 1, 12, FIRST_DECEMBER_DAY)
         if not first_allowed <= day <= date(self.year, 12, 31):
-            raise ValueError(
-                f"{text} is outside {self.year} (only {first_allowed} to"
-                f" {self.year - 1}-12-31 of the year before are allowed)"
+            raise _Problem(
+                N_(
+                    "{text} is outside {year} (only {first} to {last} of the"
+                    " year before are allowed)"
+                ),
+                text=text,
+                year=self.year,
+                first=first_allowed,
+                last=date(self.year - 1, 12, 31),
             )
         return day
 
@@ -104,44 +132,59 @@ class _Parser:
         key = _KEY_BY_CHINESE.get(text, text)
         if key not in HOLIDAY_KEYS:
             known = ", ".join(sorted(HOLIDAY_KEYS))
-            raise ValueError(f"unknown holiday '{text}' (known: {known})")
+            raise _Problem(
+                N_("unknown holiday '{text}' (known: {known})"), text=text, known=known
+            )
         return key
 
     def check_free(self, day: date, line_no: int) -> None:
         if day in self.holidays or day in self.workdays:
-            kind = "holiday" if day in self.holidays else "workday"
-            raise ValueError(
-                f"{day} is already declared a {kind} on line {self.line_of[day]}"
+            template = (
+                N_("{day} is already declared a holiday on line {line}")
+                if day in self.holidays
+                else N_("{day} is already declared a working day on line {line}")
             )
+            raise _Problem(template, day=day, line=self.line_of[day])
         self.line_of[day] = line_no
 
     def year_line(self, words: list[str]) -> None:
         if self.year is not None:
-            raise ValueError("the year is declared twice")
+            raise _Problem(N_("the year is declared twice"))
         if len(words) != 2 or not re.fullmatch(r"[0-9]{4}", words[1]):
-            raise ValueError("write the year as 'year YYYY'")
+            raise _Problem(N_("write the year as 'year YYYY'"))
         year = int(words[1])
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise ValueError(f"year {year} is not between {MIN_YEAR} and {MAX_YEAR}")
+            raise _Problem(
+                N_("year {year} is not between {min} and {max}"),
+                year=year,
+                min=MIN_YEAR,
+                max=MAX_YEAR,
+            )
         self.year = year
 
     def source_line(self, text: str) -> None:
         if self.source_text is not None:
-            raise ValueError("the source is declared twice")
+            raise _Problem(N_("the source is declared twice"))
         if not text:
-            raise ValueError("write the source as 'source TEXT'")
+            raise _Problem(N_("write the source as 'source TEXT'"))
         self.source_text = text
 
     def holiday_line(self, words: list[str], line_no: int) -> None:
         if len(words) != 3:
-            raise ValueError("write a holiday as 'holiday DATE[..DATE] KEY'")
+            raise _Problem(N_("write a holiday as 'holiday DATE[..DATE] KEY'"))
         first_text, _, last_text = words[1].partition("..")
         first = self.parse_date(first_text)
         last = self.parse_date(last_text) if last_text else first
         if last < first:
-            raise ValueError(f"the range ends ({last}) before it starts ({first})")
+            raise _Problem(
+                N_("the range ends ({last}) before it starts ({first})"),
+                last=last,
+                first=first,
+            )
         if (last - first).days + 1 > MAX_RANGE_DAYS:
-            raise ValueError(f"a range may cover at most {MAX_RANGE_DAYS} days")
+            raise _Problem(
+                N_("a range may cover at most {days} days"), days=MAX_RANGE_DAYS
+            )
         key = self.parse_key(words[2])
         day = first
         while day <= last:
@@ -151,12 +194,15 @@ class _Parser:
 
     def workday_line(self, words: list[str], line_no: int) -> None:
         if len(words) != 3:
-            raise ValueError("write an adjusted working day as 'workday DATE KEY'")
+            raise _Problem(N_("write an adjusted working day as 'workday DATE KEY'"))
         day = self.parse_date(words[1])
         if day.weekday() < 5:
-            raise ValueError(
-                f"{day} is a {day.strftime('%A')}; an adjusted working day"
-                " must be a Saturday or Sunday"
+            raise _Problem(
+                N_(
+                    "{day} is a weekday; an adjusted working day must be a"
+                    " Saturday or Sunday"
+                ),
+                day=day,
             )
         key = self.parse_key(words[2])
         self.check_free(day, line_no)
@@ -165,7 +211,7 @@ class _Parser:
     def line(self, line_no: int, line: str) -> None:
         keyword, *rest = line.split(None, 1)
         if self.year is None and keyword != "year":
-            raise ValueError("the first line must be 'year YYYY'")
+            raise _Problem(N_("the first line must be 'year YYYY'"))
         if keyword == "source":
             self.source_line(rest[0].strip() if rest else "")
             return
@@ -177,9 +223,12 @@ class _Parser:
         elif keyword == "workday":
             self.workday_line(words, line_no)
         else:
-            raise ValueError(
-                f"unknown keyword '{keyword}' (expected year, source, holiday"
-                " or workday)"
+            raise _Problem(
+                N_(
+                    "unknown keyword '{keyword}' (expected year, source, holiday"
+                    " or workday)"
+                ),
+                keyword=keyword,
             )
 
 
@@ -193,13 +242,17 @@ def parse_calendar_file(text: str, source_name: str) -> YearSchedule:
             continue
         try:
             parser.line(line_no, line)
-        except ValueError as error:
-            raise CalendarFileError(line_no, line, str(error)) from None
+        except _Problem as error:
+            raise CalendarFileError(
+                line_no, line, error.template, error.params
+            ) from None
 
     if parser.year is None:
-        raise CalendarFileError(0, "", "the file declares no year ('year YYYY')")
+        raise CalendarFileError(
+            0, "", N_("the file declares no year ('year YYYY')"), {}
+        )
     if not parser.holidays:
-        raise CalendarFileError(0, "", "the file declares no holiday")
+        raise CalendarFileError(0, "", N_("the file declares no holiday"), {})
     source = source_name
     if parser.source_text:
         source = f"{parser.source_text} ({source_name})"

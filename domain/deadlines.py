@@ -9,6 +9,7 @@ holiday schedule is not yet published.
 from __future__ import annotations
 
 import calendar as gregorian
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -39,6 +40,25 @@ class PeriodKind(StrEnum):
     YEARS = "years"
     FIXED_DATE = "fixed_date"
 
+
+def basis_label(basis: str, language: str = "zh") -> str:
+    """A legal basis as a reader of `language` cites it.
+
+    Bases are written in English in the code ("art. 76" of the guideline,
+    "Civil Code art. 201, 203"); Chinese readers see 《工作指引》第76条 and
+    《民法典》第201、203条.
+    """
+    if language == "en":
+        return basis
+    match = re.fullmatch(r"(Civil Code )?art\. ([0-9, ()]+)", basis.strip())
+    if match is None:
+        return _ZH_BASIS.get(basis, basis)
+    law = "《民法典》" if match.group(1) else "《工作指引》"
+    numbers = "、".join(n.strip() for n in match.group(2).split(","))
+    return f"{law}第{numbers}条"
+
+
+_ZH_BASIS = {"procedures §1": "期限计算规则", "fixed date": "固定日期"}
 
 # The counting rule's own legal basis, used when the caller names none.
 DEFAULT_BASIS: dict[PeriodKind, str] = {
@@ -111,26 +131,31 @@ class Deadline:
                 parts.append(f"暂定：{years}年节假日安排尚未公布")
         return "; ".join(parts) if en else "；".join(parts)
 
+    def _basis(self, en: bool) -> str:
+        return basis_label(self.basis, "en" if en else "zh")
+
     def _explain_count(self, en: bool) -> str:
         due = self.due_date.isoformat()
         start = self.start.isoformat()
         if self.kind is PeriodKind.FIXED_DATE:
             if en:
-                return f"fixed date ({self.basis}): by {due} at 24:00"
-            return f"固定日期（{self.basis}）：{due} 24时前"
+                return f"fixed date ({self._basis(en)}): by {due} at 24:00"
+            return f"固定日期（{self._basis(en)}）：{due} 24时前"
 
         period = _period_words(self.kind, self.amount, en)
         if self.kind in (PeriodKind.MONTHS, PeriodKind.YEARS):
             clamped = self.due_date.day != self.start.day
             if en:
-                text = f"{period} ({self.basis}) from {start}, ending {due} at 24:00"
+                text = (
+                    f"{period} ({self._basis(en)}) from {start}, ending {due} at 24:00"
+                )
                 if clamped:
                     text += (
                         f" (that month has no day {self.start.day}, so its last day;"
                         " Civil Code art. 202)"
                     )
                 return text
-            text = f"{period}（{self.basis}）：自{start}起算，至{due} 24时届满"
+            text = f"{period}（{self._basis(en)}）：自{start}起算，至{due} 24时届满"
             if clamped:
                 text += (
                     f"（该月无{self.start.day}日，以月末日为最后一日，"
@@ -140,10 +165,10 @@ class Deadline:
 
         if en:
             return (
-                f"{period} ({self.basis}) from the day after {start},"
+                f"{period} ({self._basis(en)}) from the day after {start},"
                 f" due {due} at 24:00"
             )
-        return f"{period}（{self.basis}）：自{start}次日起算，截至{due} 24时"
+        return f"{period}（{self._basis(en)}）：自{start}次日起算，截至{due} 24时"
 
     def _explain_days(self, en: bool) -> list[str]:
         parts: list[str] = []

@@ -21,7 +21,8 @@ from store import audit
 from store.models import CalendarSchedule, Deadline, DeadlineChange, DeadlineStatus
 
 _cache_lock = Lock()
-_cached: WorkingCalendar | None = None
+# One entry per database (by URL): a process normally has one, tests many.
+_cached: dict[str, WorkingCalendar] = {}
 
 
 def current_version(session: Session) -> int:
@@ -34,11 +35,12 @@ def load_calendar(session: Session) -> WorkingCalendar:
     Before anything was stored (a database not yet seeded) the packaged
     schedules serve, as version 0.
     """
-    global _cached
     version = current_version(session)
+    database = str(session.get_bind().engine.url)
     with _cache_lock:
-        if _cached is not None and _cached.version == version:
-            return _cached
+        cached = _cached.get(database)
+        if cached is not None and cached.version == version:
+            return cached
     if version == 0:
         calendar = WorkingCalendar.default()
     else:
@@ -57,7 +59,7 @@ def load_calendar(session: Session) -> WorkingCalendar:
         }
         calendar = WorkingCalendar(schedules, version)
     with _cache_lock:
-        _cached = calendar
+        _cached[database] = calendar
     return calendar
 
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from store.types import UTCDateTime, utcnow
+from store.types import UTCDateTime, text_enum, utcnow
 
 
 def _instant(**kwargs: object) -> Column:
@@ -61,8 +61,10 @@ class Organisation(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     parent_id: int | None = Field(default=None, foreign_key="organisation.id")
-    kind: OrgKind
-    department_type: DepartmentType | None = None
+    kind: OrgKind = Field(sa_type=text_enum(OrgKind))
+    department_type: DepartmentType | None = Field(
+        default=None, sa_type=text_enum(DepartmentType)
+    )
     code: str = Field(unique=True, max_length=64)
     name: str = Field(max_length=200)
     name_en: str = Field(default="", max_length=200)
@@ -93,7 +95,7 @@ class User(SQLModel, table=True):
     display_name: str = Field(max_length=100)
     email: str = Field(default="", max_length=200)
     password_hash: str = Field(max_length=200)
-    role: Role
+    role: Role = Field(sa_type=text_enum(Role))
     organisation_id: int = Field(foreign_key="organisation.id", index=True)
     is_active: bool = True
     locale: str = Field(default="zh_CN", max_length=10)
@@ -155,7 +157,9 @@ class Deadline(SQLModel, table=True):
     calendar_version: int = 0
     # JSON list of [day, reason] pairs: why the deadline falls where it does.
     skipped: str = Field(default="[]", sa_column=Column(Text, nullable=False))
-    status: DeadlineStatus = DeadlineStatus.OPEN
+    status: DeadlineStatus = Field(
+        default=DeadlineStatus.OPEN, sa_type=text_enum(DeadlineStatus)
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
 
 
@@ -198,6 +202,8 @@ class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"
     SENT = "sent"
+    # The server refused it for good (a 5xx reply); sending again cannot help.
+    FAILED = "failed"
     # The connection broke while the server had the message: it may or may
     # not have gone out, and sending again could duplicate it, so it is not.
     UNCERTAIN = "uncertain"
@@ -214,6 +220,9 @@ class Notification(SQLModel, table=True):
     recipient_email: str = Field(max_length=200)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: NotificationStatus = NotificationStatus.PENDING
+    status: NotificationStatus = Field(
+        default=NotificationStatus.PENDING,
+        sa_type=text_enum(NotificationStatus),
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
     sent_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))

@@ -1,9 +1,10 @@
 """Column types shared by the read model."""
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -36,3 +37,18 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current instant, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def text_enum(enum: type[StrEnum]) -> Enum:
+    """An enum stored as its value in a plain string column.
+
+    Not a native PostgreSQL enum and no CHECK constraint: adding a member later
+    needs no migration, and the column reads the same on both databases.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+    )

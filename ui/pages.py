@@ -214,8 +214,10 @@ def home(
     }
     if actor.role is Role.ADMINISTRATOR:
         calendar = load_calendar(session)
-        context["missing_year"] = next_year_missing(calendar, today())
         context["calendar_version"] = calendar.version
+        # Only those who can load the year are asked to (procedures.md §1).
+        if actor.is_province_admin:
+            context["missing_year"] = next_year_missing(calendar, today())
     if actor.role is Role.COMPANY:
         context["compounds"] = compounds_in_jurisdiction(session, actor)
     return render(request, f"home_{actor.role.value}.html", context, locale=locale)
@@ -239,7 +241,11 @@ def _calendar_context(
         "result": None,
         "result_error": None,
         "can_upload": actor is not None and actor.is_province_admin,
-        "missing_year": next_year_missing(calendar, today()),
+        "missing_year": (
+            next_year_missing(calendar, today())
+            if actor is not None and actor.is_province_admin
+            else None
+        ),
     }
     if any(calculator.values()):
         try:
@@ -253,9 +259,7 @@ def _calendar_context(
                 locale,
             )
         except UserFacingError as error:
-            context["result_error"] = gettext(locale, error.message).format(
-                **error.params
-            )
+            context["result_error"] = error.text(locale)
     return context
 
 
@@ -296,7 +300,7 @@ async def calendar_upload(
             load_upload, session, actor, text, file.filename or "calendar.txt"
         )
     except UserFacingError as error:
-        upload_error = gettext(locale, error.message).format(**error.params)
+        upload_error = error.text(locale)
     empty: dict[str, str | None] = {"kind": None, "start": None, "amount": None}
     context = await run_in_threadpool(
         _calendar_context,

@@ -13,7 +13,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ui.i18n import LOCALES, translations
+from domain.deadlines import basis_label
+from ui.i18n import LOCALES, short, translations
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -30,6 +31,8 @@ def environment(locale: str) -> Environment:
     )
     env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals["locales"] = LOCALES
+    language = short(locale)
+    env.filters["basis"] = lambda basis: basis_label(basis, language)
     return env
 
 

@@ -12,10 +12,10 @@ from api.deps import CurrentActor, Locale, ReadSession, WriteSession
 from api.errors import NotAllowed, UserFacingError
 from domain.calendar import HOLIDAY_NAMES, WorkingCalendar
 from domain.calendar_file import CalendarFileError
-from domain.deadlines import Deadline, PeriodKind, compute_deadline
+from domain.deadlines import Deadline, PeriodKind, basis_label, compute_deadline
 from store.calendars import LoadResult, load_calendar, load_schedule_file
 from store.models import Role
-from ui.i18n import N_, short
+from ui.i18n import N_, gettext, short
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
 
@@ -82,6 +82,7 @@ def deadline_json(deadline: Deadline, locale: str) -> dict[str, Any]:
         "start": deadline.start.isoformat(),
         "amount": deadline.amount,
         "basis": deadline.basis,
+        "basis_label": basis_label(deadline.basis, language),
         "due_date": deadline.due_date.isoformat(),
         "due_at": deadline.due_at.isoformat(),
         "provisional": deadline.provisional,
@@ -171,15 +172,30 @@ async def read_upload(upload: UploadFile) -> str:
         raise UserFacingError(N_("The file must be UTF-8 text.")) from None
 
 
+class CalendarFileRefused(UserFacingError):
+    """A refused calendar file, its line and problem in the reader's language."""
+
+    def __init__(self, error: CalendarFileError) -> None:
+        super().__init__(N_("The calendar file was refused: {error}"), error=str(error))
+        self.error = error
+
+    def text(self, locale: str) -> str:
+        problem = gettext(locale, self.error.template).format(**self.error.params)
+        if self.error.line_no:
+            line = gettext(locale, N_("line {number}")).format(
+                number=self.error.line_no
+            )
+            problem = f"{line}: {problem}"
+        return gettext(locale, self.message).format(error=problem)
+
+
 def load_upload(
     session: WriteSession, actor: CurrentActor, text: str, file_name: str
 ) -> LoadResult:
     try:
         return load_schedule_file(session, text, file_name, actor.id)
     except CalendarFileError as error:
-        raise UserFacingError(
-            N_("The calendar file was refused: {error}"), error=str(error)
-        ) from None
+        raise CalendarFileRefused(error) from None
 
 
 @router.post("/schedules", status_code=201)

@@ -153,7 +153,7 @@ def test_upload_of_a_bad_file_names_the_wrong_line(
     )
 
     assert response.status_code == 400
-    assert "line 6" in response.json()["detail"]
+    assert "第6行" in response.json()["detail"]
     assert "2027-02-30" in response.json()["detail"]
 
 

@@ -171,7 +171,7 @@ def test_explain_working_days_in_chinese_and_english():
     )
 
     assert deadline.explain() == (
-        "7个工作日（art. 76）：自2026-09-24次日起算，截至2026-10-12 24时；"
+        "7个工作日（《工作指引》第76条）：自2026-09-24次日起算，截至2026-10-12 24时；"
         "跳过 2026-09-25至2026-09-27（中秋节）、2026-10-01至2026-10-07（国庆节）、"
         "2026-10-11（周末）"
     )
@@ -212,7 +212,7 @@ def test_explain_months_clamped_and_fixed():
     months = compute_deadline(PeriodKind.MONTHS, date(2026, 8, 31), 6, CALENDAR)
     fixed = fixed_deadline(date(2027, 3, 31), CALENDAR, "art. 23")
 
-    assert months.explain().startswith("6个月（Civil Code art. 202）：自2026-08-31起算")
+    assert months.explain().startswith("6个月（《民法典》第202条）：自2026-08-31起算")
     assert "该月无31日" in months.explain()
     assert "that month has no day 31" in months.explain("en")
     assert fixed.explain("en") == "fixed date (art. 23): by 2027-03-31 at 24:00"

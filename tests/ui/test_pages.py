@@ -264,6 +264,17 @@ def test_show_admin_home_missing_year_banner_when_due(make_client, database: Dat
         assert zh(MISSING_YEAR) % {"year": expected} in page
 
 
+def test_hide_missing_year_banner_from_those_who_cannot_load_it(make_client):
+    district_admin = make_client("d1admin")
+    anonymous = make_client()
+
+    home = main_of(district_admin.get("/").text)
+    calendar = main_of(anonymous.get("/calendar").text)
+
+    assert 'class="warning" role="alert"' not in home
+    assert 'class="warning" role="alert"' not in calendar
+
+
 def test_find_missing_year_from_first_november():
     schedule_2031 = YearSchedule(
         year=2031,
@@ -292,7 +303,7 @@ def test_upload_calendar_bad_file_names_line(make_client):
     assert response.status_code == 400
     refused = zh("The calendar file was refused: {error}").split("{error}")[0]
     assert refused in response.text
-    assert "line 3" in response.text
+    assert "第3行" in response.text
     assert "2027-02-30" in response.text
 
 

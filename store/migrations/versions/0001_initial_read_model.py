@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-03 16:31:27.929000
+Create Date: 2026-12-03 16:41:29.044039
 """
 
 from collections.abc import Sequence
@@ -42,8 +42,8 @@ def upgrade() -> None:
     op.create_table('organisation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
-    sa.Column('kind', sa.Enum('PROVINCE', 'CITY', 'DISTRICT', 'STREET', 'COMMUNITY', 'DEPARTMENT', 'MEDIATION_COMMITTEE', 'COURT', 'COMPANY', name='orgkind'), nullable=False),
-    sa.Column('department_type', sa.Enum('HOUSING', 'CONSTRUCTION', 'PLANNING', 'URBAN_MANAGEMENT', 'MARKET_SUPERVISION', 'PUBLIC_SECURITY', 'FIRE_RESCUE', 'CIVIL_AIR_DEFENCE', 'GREENING', 'DISCIPLINE_INSPECTION', name='departmenttype'), nullable=True),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('department_type', sa.String(length=32), nullable=True),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('name_en', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -87,7 +87,7 @@ def upgrade() -> None:
     sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.Column('calendar_version', sa.Integer(), nullable=False),
     sa.Column('skipped', sa.Text(), nullable=False),
-    sa.Column('status', sa.Enum('OPEN', 'MET', 'CANCELLED', name='deadlinestatus'), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -102,7 +102,7 @@ def upgrade() -> None:
     sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-    sa.Column('role', sa.Enum('CASEWORKER', 'SUPERVISOR', 'ADMINISTRATOR', 'MEDIATOR', 'COMPANY', name='role'), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('locale', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
@@ -151,7 +151,7 @@ def upgrade() -> None:
     sa.Column('recipient_email', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('status', sa.Enum('PENDING', 'SENDING', 'SENT', 'UNCERTAIN', name='notificationstatus'), nullable=False),
+    sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('created_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', store.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['recipient_id'], ['user.id'], ),
