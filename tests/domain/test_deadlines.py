@@ -216,7 +216,7 @@ def test_explain_months_clamped_and_fixed():
     assert "该月无31日" in months.explain()
     assert "that month has no day 31" in months.explain("en")
     assert fixed.explain("en") == "fixed date (art. 23): by 2027-03-31 at 24:00"
-    assert fixed.explain() == "固定日期（art. 23）：2027-03-31 24时前"
+    assert fixed.explain() == "固定日期（《工作指引》第23条）：2027-03-31 24时前"
 
 
 def test_is_overdue_at_midnight():
