@@ -101,7 +101,13 @@ def run_all() -> int:
                 process.kill()
             print(f"stopped {name}")
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    # Installed explicitly: a shell that starts us in the background may have
+    # told us to ignore SIGINT, and SIGTERM should stop as cleanly as Ctrl-C.
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         start("temporal", _temporal_command(temporal))
         _wait_for_port("127.0.0.1", TEMPORAL_PORT, "Temporal")
