@@ -113,7 +113,10 @@ class DeadlineMove:
 
 @dataclass(frozen=True)
 class LoadResult:
-    schedule: CalendarSchedule
+    """What a load did; plain values, usable after the session has closed."""
+
+    year: int
+    schedule_id: int
     version: int
     recomputed: int
     moves: list[DeadlineMove]
@@ -151,7 +154,7 @@ def load_schedule(
     recomputed = session.exec(
         select(func.count()).where(Deadline.status == DeadlineStatus.OPEN)
     ).one()
-    return LoadResult(row, calendar.version, recomputed, moves)
+    return LoadResult(schedule.year, row.id, calendar.version, recomputed, moves)
 
 
 def recompute_open_deadlines(

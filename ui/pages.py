@@ -307,7 +307,7 @@ async def calendar_upload(
         session,
         actor,
         locale,
-        loaded.schedule.year if loaded else None,
+        loaded.year if loaded else None,
         empty,
     )
     context["upload_error"] = upload_error

@@ -29,7 +29,9 @@ def environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    # The i18n extension adds this method at run time; mypy cannot see it.
+    install = env.install_gettext_translations  # type: ignore[attr-defined]
+    install(translations(locale), newstyle=True)
     env.globals["locales"] = LOCALES
     language = short(locale)
     env.filters["basis"] = lambda basis: basis_label(basis, language)

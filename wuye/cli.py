@@ -65,7 +65,7 @@ def calendar_load(path: Path) -> int:
         print(f"{path}: {error}", file=sys.stderr)
         return 2
     print(
-        f"loaded {result.schedule.year} as calendar version {result.version}:"
+        f"loaded {result.year} as calendar version {result.version}:"
         f" {result.recomputed} open deadlines recomputed, {len(result.moves)} moved"
     )
     return 0

@@ -211,7 +211,7 @@ async def upload_schedule(
     name = file.filename or "calendar.txt"
     result = await run_in_threadpool(load_upload, session, actor, text, name)
     return {
-        "year": result.schedule.year,
+        "year": result.year,
         "calendar_version": result.version,
         "recomputed": result.recomputed,
         "moved": [

@@ -1,6 +1,7 @@
 """Tests for the four period kinds of procedures §1."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -131,7 +132,9 @@ def test_compute_deadline_uses_default_basis():
 
 
 def test_compute_deadline_accepts_kind_value():
-    deadline = compute_deadline("calendar_days", date(2026, 3, 2), 3, CALENDAR)  # type: ignore[arg-type]
+    kind: Any = "calendar_days"  # a plain string, as an API caller sends it
+
+    deadline = compute_deadline(kind, date(2026, 3, 2), 3, CALENDAR)
 
     assert deadline.kind is PeriodKind.CALENDAR_DAYS
 
