@@ -18,7 +18,16 @@ from domain.calendar_file import format_calendar_file, parse_calendar_file
 from domain.deadlines import Deadline as ComputedDeadline
 from domain.deadlines import PeriodKind, compute_deadline
 from store import audit
-from store.models import CalendarSchedule, Deadline, DeadlineChange, DeadlineStatus
+from store.cases import add_case_event
+from store.models import (
+    CalendarSchedule,
+    Case,
+    Deadline,
+    DeadlineChange,
+    DeadlineStatus,
+    Task,
+    TaskStatus,
+)
 
 _cache_lock = Lock()
 # One entry per database (by URL): a process normally has one, tests many.
@@ -174,42 +183,80 @@ def recompute_open_deadlines(
         row.calendar_version = calendar.version
         if fresh.due_date == row.due_date and fresh.provisional == row.provisional:
             continue
-        assert row.id is not None
-        move = DeadlineMove(
+        moves.append(record_move(session, row, fresh, reason=reason, actor_id=actor_id))
+    return moves
+
+
+def record_move(
+    session: Session,
+    row: Deadline,
+    fresh: ComputedDeadline,
+    *,
+    reason: str,
+    actor_id: int | None,
+) -> DeadlineMove:
+    """Apply a recomputed deadline and record the move where people see it.
+
+    The change goes to the deadline's history, the audit log, the case's
+    timeline and the due instant of the tasks that wait on it (procedures.md
+    §1: old date, new date, reason).
+    """
+    assert row.id is not None
+    move = DeadlineMove(
+        deadline_id=row.id,
+        case_ref=row.case_ref,
+        old_due_date=row.due_date,
+        new_due_date=fresh.due_date,
+        old_provisional=row.provisional,
+        new_provisional=fresh.provisional,
+    )
+    session.add(
+        DeadlineChange(
             deadline_id=row.id,
-            case_ref=row.case_ref,
             old_due_date=row.due_date,
             new_due_date=fresh.due_date,
             old_provisional=row.provisional,
             new_provisional=fresh.provisional,
+            reason=reason,
+            calendar_version=fresh.calendar_version,
         )
-        moves.append(move)
-        session.add(
-            DeadlineChange(
-                deadline_id=row.id,
-                old_due_date=row.due_date,
-                new_due_date=fresh.due_date,
-                old_provisional=row.provisional,
-                new_provisional=fresh.provisional,
-                reason=reason,
-                calendar_version=calendar.version,
+    )
+    details = {
+        "deadline_id": str(row.id),
+        "subject": row.subject,
+        "old_due_date": row.due_date.isoformat(),
+        "new_due_date": fresh.due_date.isoformat(),
+        "reason": reason,
+    }
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="deadline.recomputed",
+        object_type="deadline",
+        object_id=row.id,
+        details={"case_ref": row.case_ref, **details},
+    )
+    _apply(row, fresh)
+    session.add(row)
+    for task in session.exec(
+        select(Task).where(
+            Task.deadline_id == row.id,
+            col(Task.status).in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
+        )
+    ):
+        task.due_at = row.due_at
+        session.add(task)
+    if row.case_ref is not None:
+        case = session.exec(select(Case).where(Case.ref == row.case_ref)).first()
+        if case is not None and case.id is not None:
+            add_case_event(
+                session,
+                case_id=case.id,
+                kind="deadline.moved",
+                actor_id=actor_id,
+                details=details,
             )
-        )
-        audit.record(
-            session,
-            actor_id=actor_id,
-            action="deadline.recomputed",
-            object_type="deadline",
-            object_id=row.id,
-            details={
-                "case_ref": row.case_ref,
-                "old_due_date": row.due_date.isoformat(),
-                "new_due_date": fresh.due_date.isoformat(),
-                "reason": reason,
-            },
-        )
-        _apply(row, fresh)
-    return moves
+    return move
 
 
 def _apply(row: Deadline, computed: ComputedDeadline) -> None:
@@ -229,9 +276,11 @@ def open_deadline(
     computed: ComputedDeadline,
     case_ref: str | None = None,
     organisation_id: int | None = None,
+    key: str | None = None,
 ) -> Deadline:
     """Record a computed deadline in the read model."""
     row = Deadline(
+        key=key,
         case_ref=case_ref,
         subject=subject,
         organisation_id=organisation_id,

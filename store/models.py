@@ -143,6 +143,9 @@ class Deadline(SQLModel, table=True):
     __table_args__ = (Index("ix_deadline_status_due", "status", "due_date"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # Chosen by the workflow that owns the deadline, so that an activity's
+    # retry finds the row instead of adding a second one.
+    key: str | None = Field(default=None, unique=True, max_length=120)
     case_ref: str | None = Field(default=None, index=True, max_length=40)
     subject: str = Field(max_length=200)
     organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
@@ -226,3 +229,155 @@ class Notification(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
     sent_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+
+
+class CaseSequence(SQLModel, table=True):
+    """The last number given to a procedure's cases in a year."""
+
+    __tablename__ = "case_sequence"
+
+    prefix: str = Field(primary_key=True, max_length=8)
+    year: int = Field(primary_key=True)
+    last: int = 0
+
+
+class Case(SQLModel, table=True):
+    """A procedure instance as people list and read it.
+
+    The workflow with id `ref` owns the state; this row mirrors what the
+    pages need. Personal data of the parties lives in `Party`, never here.
+    """
+
+    __table_args__ = (
+        Index("ix_case_open_by_subject", "company_id", "compound_id", "category"),
+        Index("ix_case_org_status", "organisation_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(unique=True, max_length=40)
+    procedure: str = Field(max_length=30)
+    # The office that handles the case: its jurisdiction decides who may act.
+    organisation_id: int = Field(foreign_key="organisation.id")
+    channel: str = Field(max_length=20)
+    company_id: int | None = Field(default=None, foreign_key="organisation.id")
+    compound_id: int | None = Field(default=None, foreign_key="compound.id")
+    category: str = Field(max_length=40)
+    facts: str = Field(sa_column=Column(Text, nullable=False))
+    clues: str = Field(default="", sa_column=Column(Text, nullable=False))
+    status: str = Field(default="registered", max_length=20)
+    outcome: str | None = Field(default=None, max_length=30)
+    outcome_reason: str | None = Field(default=None, max_length=40)
+    transferred_to: int | None = Field(default=None, foreign_key="organisation.id")
+    # Cases still open about the same company, compound and category when
+    # this one was registered (art. 78(4)), as a comma-separated list of refs.
+    repeat_of: str = Field(default="", max_length=400)
+    idempotency_key: str | None = Field(default=None, unique=True, max_length=80)
+    registered_by: int | None = Field(default=None, foreign_key="user.id")
+    registered_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    held_since: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    accepted_on: date | None = None
+    closed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    extension_days: int = 0
+    deliberation: bool = False
+
+
+class Party(SQLModel, table=True):
+    """A person in a case (the complainant): personal data, art. 39."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    role: str = Field(default="complainant", max_length=20)
+    name: str = Field(max_length=100)
+    phone: str = Field(default="", max_length=40)
+    address: str = Field(default="", max_length=300)
+    anonymous: bool = False
+
+
+class CaseEvent(SQLModel, table=True):
+    """One line of a case's timeline: what happened, when, by whom."""
+
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    actor_id: int | None = Field(default=None, foreign_key="user.id")
+    kind: str = Field(max_length=40)
+    # JSON of ids, dates and codes; free text only where people typed it for
+    # the record (a reason, a finding), never a party's personal data.
+    details: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    # Makes an activity's retry write the event once.
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Task(SQLModel, table=True):
+    """A human step waiting for someone, as the inboxes show it."""
+
+    __table_args__ = (
+        Index(
+            "ix_task_queue", "status", "candidate_org_id", "candidate_role", "due_at"
+        ),
+        Index("ix_task_assignee", "assignee_id", "status", "due_at"),
+        Index("ix_task_due", "status", "due_at"),
+    )
+
+    # Chosen by the workflow ("TS-2026-000123/accept/1"), so that opening the
+    # same task twice (an activity retry) finds the row instead of a copy.
+    id: str = Field(primary_key=True, max_length=80)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    case_ref: str = Field(max_length=40)
+    procedure: str = Field(max_length=30)
+    step: str = Field(max_length=30)
+    candidate_org_id: int = Field(foreign_key="organisation.id")
+    candidate_role: Role = Field(sa_type=text_enum(Role))
+    assignee_id: int | None = Field(default=None, foreign_key="user.id")
+    status: TaskStatus = Field(default=TaskStatus.OPEN, sa_type=text_enum(TaskStatus))
+    priority: int = 0
+    # Optimistic lock: a claim or assignment names the version it saw.
+    version: int = 1
+    deadline_id: int | None = Field(default=None, foreign_key="deadline.id")
+    due_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    claimed_at: datetime | None = Field(default=None, sa_column=_instant(nullable=True))
+    completed_at: datetime | None = Field(
+        default=None, sa_column=_instant(nullable=True)
+    )
+    completed_by: int | None = Field(default=None, foreign_key="user.id")
+    outcome: str | None = Field(default=None, max_length=40)
+    # The completion form as recorded (JSON), for the case's history.
+    record: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class TaskEscalation(SQLModel, table=True):
+    """A rung of a task's escalation ladder that has fired (once)."""
+
+    __tablename__ = "task_escalation"
+    __table_args__ = (UniqueConstraint("task_id", "rung", name="uq_task_rung"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: str = Field(foreign_key="task.id", index=True, max_length=80)
+    rung: str = Field(max_length=20)
+    fired_at: datetime = Field(default_factory=utcnow, sa_column=_instant())
+    notified: str = Field(default="", max_length=400)
+
+
+class Recusal(SQLModel, table=True):
+    """A declared conflict of interest (回避, art. 79).
+
+    With a company, it covers every case about that company; with a case, it
+    covers that case (a relationship to the complainant).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    company_id: int | None = Field(default=None, foreign_key="organisation.id")
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    reason: str = Field(default="", max_length=300)
+    declared_at: datetime = Field(default_factory=utcnow, sa_column=_instant())

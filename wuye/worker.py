@@ -15,30 +15,48 @@ from temporalio.client import (
 from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
+from activities.complaints import CaseQueryActivities, ComplaintActivities
 from activities.mail import Mailer
+from activities.tasks import TaskActivities
 from store.db import Database, get_database
+from workflows.calendar_rollout import CalendarRolloutWorkflow
 from workflows.calendar_watch import (
     CALENDAR_WATCH_ID,
     CalendarWatchInput,
     CalendarWatchWorkflow,
 )
+from workflows.complaint import ComplaintWorkflow
 from wuye.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-WORKFLOWS = [CalendarWatchWorkflow]
+WORKFLOWS = [CalendarWatchWorkflow, CalendarRolloutWorkflow, ComplaintWorkflow]
 
 
 def build_worker(
     client: Client, settings: Settings, database: Database, task_queue: str
 ) -> Worker:
     """A worker with every workflow and the activities' dependencies."""
-    calendar = CalendarActivities(database, Mailer(settings), settings.public_base_url)
+    mailer = Mailer(settings)
+    calendar = CalendarActivities(database, mailer, settings.public_base_url)
+    tasks = TaskActivities(database, mailer, settings.public_base_url)
+    complaints = ComplaintActivities(database)
+    cases = CaseQueryActivities(database)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[calendar.check_next_year, calendar.warn_administrators],
+        activities=[
+            calendar.check_next_year,
+            calendar.warn_administrators,
+            tasks.open_task,
+            tasks.refresh_task,
+            tasks.close_task,
+            tasks.fire_rung,
+            complaints.record_case,
+            complaints.extend_deadline,
+            cases.open_case_refs,
+        ],
         activity_executor=ThreadPoolExecutor(max_workers=16),
     )
 

@@ -1,0 +1,154 @@
+"""Activities of the complaint procedure: the case row and its deadlines."""
+
+import asyncio
+from datetime import date
+
+from sqlmodel import col, select
+from temporalio import activity
+
+from domain.deadlines import PeriodKind, compute_deadline
+from store import audit
+from store.calendars import load_calendar, record_move
+from store.cases import add_case_event, case_by_ref
+from store.db import Database
+from store.models import Case, Deadline, DeadlineStatus, Task, TaskStatus
+from store.types import utcnow
+from workflows.calendar_rollout import OpenCasesPage, OpenCasesQuery
+from workflows.complaint import CaseRecordInput, ExtendDeadlineInput
+
+
+class ComplaintActivities:
+    """Built by the worker with the database."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _record(self, change: CaseRecordInput) -> None:
+        with self.database.write() as session:
+            case = case_by_ref(session, change.case_ref)
+            assert case.id is not None
+            event = add_case_event(
+                session,
+                case_id=case.id,
+                kind=change.event,
+                actor_id=change.actor_id,
+                details=change.details,
+                dedupe_key=change.dedupe_key,
+            )
+            if event is None:
+                return  # a retry: applied already
+            if change.status is not None:
+                case.status = change.status
+            if change.outcome is not None:
+                case.outcome = change.outcome
+            if change.outcome_reason is not None:
+                case.outcome_reason = change.outcome_reason
+            if change.transferred_to is not None:
+                case.transferred_to = change.transferred_to
+            if change.accepted_on is not None:
+                case.accepted_on = date.fromisoformat(change.accepted_on)
+            if change.held is not None:
+                case.held_since = utcnow() if change.held else None
+            if change.closed:
+                case.closed_at = utcnow()
+                for deadline in session.exec(
+                    select(Deadline).where(
+                        Deadline.case_ref == case.ref,
+                        Deadline.status == DeadlineStatus.OPEN,
+                    )
+                ):
+                    deadline.status = DeadlineStatus.MET
+                    session.add(deadline)
+            session.add(case)
+            audit.record(
+                session,
+                actor_id=change.actor_id,
+                action=f"case.{change.event}",
+                object_type="case",
+                object_id=case.ref,
+                details=change.details,
+            )
+
+    @activity.defn(name="record_case")
+    async def record_case(self, change: CaseRecordInput) -> None:
+        """Apply a change to the case row and add it to the timeline, once."""
+        await asyncio.to_thread(self._record, change)
+
+    def _extend(self, extension: ExtendDeadlineInput) -> None:
+        with self.database.write() as session:
+            case = case_by_ref(session, extension.case_ref)
+            assert case.id is not None
+            deadline = session.exec(
+                select(Deadline).where(Deadline.key == extension.deadline_key)
+            ).one()
+            if deadline.amount == extension.amount:
+                return  # a retry: extended already
+            fresh = compute_deadline(
+                PeriodKind(deadline.kind),
+                deadline.start_date,
+                extension.amount,
+                load_calendar(session),
+                deadline.basis,
+            )
+            old_due = deadline.due_date
+            deadline.amount = extension.amount
+            record_move(
+                session,
+                deadline,
+                fresh,
+                reason=f"extension of {extension.extension_days} days approved:"
+                f" {extension.reason}",
+                actor_id=extension.actor_id,
+            )
+            for task in session.exec(
+                select(Task).where(
+                    Task.deadline_id == deadline.id,
+                    col(Task.status).in_((TaskStatus.OPEN, TaskStatus.CLAIMED)),
+                )
+            ):
+                task.due_at = deadline.due_at
+                session.add(task)
+            case.extension_days = extension.extension_days
+            session.add(case)
+            add_case_event(
+                session,
+                case_id=case.id,
+                kind="extension.approved",
+                actor_id=extension.actor_id,
+                details={
+                    "days": str(extension.extension_days),
+                    "old_due_date": old_due.isoformat(),
+                    "new_due_date": deadline.due_date.isoformat(),
+                    "original_due_date": deadline.original_due_date.isoformat(),
+                },
+                dedupe_key=f"{extension.deadline_key}/extension/{extension.amount}",
+            )
+
+    @activity.defn(name="extend_deadline")
+    async def extend_deadline(self, extension: ExtendDeadlineInput) -> None:
+        """Move the handling deadline by the approved extension (art. 80)."""
+        await asyncio.to_thread(self._extend, extension)
+
+
+class CaseQueryActivities:
+    """Reads of the case table that workflows need; built by the worker."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def _open_refs(self, query: OpenCasesQuery) -> OpenCasesPage:
+        with self.database.read() as session:
+            rows = session.exec(
+                select(Case.id, Case.ref)
+                .where(col(Case.id) > query.after_case_id, Case.status != "closed")
+                .order_by(col(Case.id))
+                .limit(query.limit)
+            ).all()
+        if not rows:
+            return OpenCasesPage(refs=[], last_id=query.after_case_id)
+        return OpenCasesPage(refs=[ref for _, ref in rows], last_id=rows[-1][0] or 0)
+
+    @activity.defn(name="open_case_refs")
+    async def open_case_refs(self, query: OpenCasesQuery) -> OpenCasesPage:
+        """A page of open cases after a case id, in id order."""
+        return await asyncio.to_thread(self._open_refs, query)

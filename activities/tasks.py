@@ -1,0 +1,377 @@
+"""Activities of the human-task machinery shared by every procedure."""
+
+import asyncio
+import json
+from datetime import date
+
+from sqlmodel import Session, col, select
+from temporalio import activity
+
+from activities.mail import Mailer, deliver, enqueue, render_mail
+from domain.complaints import STEP_NAMES, Step, label
+from domain.deadlines import (
+    SHANGHAI,
+    PeriodKind,
+    basis_label,
+    compute_deadline,
+    count_working_days,
+)
+from domain.escalation import Rung, plan_escalation, remaining_including
+from store import audit
+from store.calendars import load_calendar, open_deadline
+from store.cases import add_case_event, case_by_ref
+from store.db import Database
+from store.models import (
+    Deadline,
+    DeadlineStatus,
+    Notification,
+    Organisation,
+    Role,
+    Task,
+    TaskEscalation,
+    TaskStatus,
+    User,
+)
+from store.types import utcnow
+from workflows.human_tasks import (
+    CloseTaskInput,
+    FireRungInput,
+    FireRungResult,
+    OpenTaskInput,
+    RefreshTaskInput,
+    RungTime,
+    TaskPlan,
+)
+
+LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+_KIND_ZH = {
+    "working_days": "个工作日",
+    "calendar_days": "日",
+    "months": "个月",
+    "years": "年",
+}
+
+
+def step_name(step: str) -> str:
+    try:
+        return label(STEP_NAMES, Step(step))
+    except ValueError:
+        return step
+
+
+def deadline_text(deadline: Deadline) -> str:
+    """The deadline as a mail cites it: its period and its legal basis."""
+    period = f"{deadline.amount}{_KIND_ZH.get(deadline.kind, '')}"
+    return f"{period}，{basis_label(deadline.basis)}"
+
+
+def plan_for(session: Session, task: Task) -> TaskPlan:
+    """The task's due instant and ladder, on the calendar now in force."""
+    deadline = session.get(Deadline, task.deadline_id) if task.deadline_id else None
+    if deadline is None:
+        return TaskPlan(task_id=task.id)
+    calendar = load_calendar(session)
+    period = None
+    if deadline.kind == PeriodKind.WORKING_DAYS:
+        period = count_working_days(deadline.start_date, deadline.due_date, calendar)
+    rungs = plan_escalation(deadline.start_date, deadline.due_date, period, calendar)
+    return TaskPlan(
+        task_id=task.id,
+        due_at=deadline.due_at,
+        rungs=[RungTime(rung=r.rung.value, at=r.at) for r in rungs],
+    )
+
+
+class TaskActivities:
+    """Read-model writes and notifications for tasks; built by the worker."""
+
+    def __init__(self, database: Database, mailer: Mailer, base_url: str) -> None:
+        self.database = database
+        self.mailer = mailer
+        self.base_url = base_url
+
+    def _open(self, request: OpenTaskInput) -> TaskPlan:
+        with self.database.write() as session:
+            case = case_by_ref(session, request.case_ref)
+            assert case.id is not None
+            task = session.get(Task, request.task_id)
+            if task is not None:
+                return plan_for(session, task)  # a retry: the task is there
+            deadline = None
+            if request.deadline is not None:
+                deadline = self._deadline(session, request, case.organisation_id)
+            task = Task(
+                id=request.task_id,
+                case_id=case.id,
+                case_ref=request.case_ref,
+                procedure=request.procedure,
+                step=request.step,
+                candidate_org_id=request.candidate_org_id,
+                candidate_role=Role(request.candidate_role),
+                priority=request.priority,
+                deadline_id=deadline.id if deadline else None,
+                due_at=deadline.due_at if deadline else None,
+            )
+            session.add(task)
+            session.flush()
+            add_case_event(
+                session,
+                case_id=case.id,
+                kind="task.opened",
+                details={
+                    "task_id": task.id,
+                    "step": task.step,
+                    "due_date": deadline.due_date.isoformat() if deadline else "",
+                },
+                dedupe_key=f"{task.id}/opened",
+            )
+            audit.record(
+                session,
+                actor_id=None,
+                action="task.opened",
+                object_type="task",
+                object_id=task.id,
+                details={"case_ref": request.case_ref, "step": request.step},
+            )
+            return plan_for(session, task)
+
+    def _deadline(
+        self, session: Session, request: OpenTaskInput, organisation_id: int
+    ) -> Deadline:
+        wanted = request.deadline
+        assert wanted is not None
+        deadline = session.exec(
+            select(Deadline).where(Deadline.key == wanted.key)
+        ).first()
+        if deadline is not None:
+            # A later step under the same deadline (handling): it runs on.
+            deadline.status = DeadlineStatus.OPEN
+            session.add(deadline)
+            return deadline
+        computed = compute_deadline(
+            PeriodKind(wanted.kind),
+            date.fromisoformat(wanted.start),
+            wanted.amount,
+            load_calendar(session),
+            wanted.basis,
+        )
+        return open_deadline(
+            session,
+            subject=wanted.subject,
+            computed=computed,
+            case_ref=request.case_ref,
+            organisation_id=organisation_id,
+            key=wanted.key,
+        )
+
+    @activity.defn(name="open_task")
+    async def open_task(self, request: OpenTaskInput) -> TaskPlan:
+        """Write the task (once) and return its deadline's escalation plan."""
+        return await asyncio.to_thread(self._open, request)
+
+    def _refresh(self, request: RefreshTaskInput) -> TaskPlan:
+        with self.database.read() as session:
+            task = session.get(Task, request.task_id)
+            if task is None:
+                return TaskPlan(task_id=request.task_id)
+            return plan_for(session, task)
+
+    @activity.defn(name="refresh_task")
+    async def refresh_task(self, request: RefreshTaskInput) -> TaskPlan:
+        """The plan again, after the calendar or the deadline changed."""
+        return await asyncio.to_thread(self._refresh, request)
+
+    def _close(self, request: CloseTaskInput) -> None:
+        with self.database.write() as session:
+            task = session.get(Task, request.task_id)
+            if task is None or task.status not in LIVE:
+                return  # a retry: closed already
+            task.status = (
+                TaskStatus.CANCELLED if request.cancelled else TaskStatus.COMPLETED
+            )
+            task.completed_at = utcnow()
+            task.completed_by = request.actor_id
+            task.outcome = request.outcome
+            task.record = json.dumps(request.record, ensure_ascii=False, sort_keys=True)
+            task.version += 1
+            session.add(task)
+            session.flush()
+            if task.deadline_id is not None:
+                self._settle_deadline(session, task)
+            kind = "task.cancelled" if request.cancelled else "task.completed"
+            add_case_event(
+                session,
+                case_id=task.case_id,
+                kind=kind,
+                actor_id=request.actor_id,
+                details={
+                    "task_id": task.id,
+                    "step": task.step,
+                    "outcome": request.outcome or "",
+                    **request.record,
+                },
+                dedupe_key=f"{task.id}/closed",
+            )
+            audit.record(
+                session,
+                actor_id=request.actor_id,
+                action=kind,
+                object_type="task",
+                object_id=task.id,
+                details={"outcome": request.outcome or ""},
+            )
+
+    @staticmethod
+    def _settle_deadline(session: Session, task: Task) -> None:
+        # A deadline shared by several steps (handling) stays open while any
+        # of them is open; the next step reopens it.
+        others = session.exec(
+            select(Task.id).where(
+                Task.deadline_id == task.deadline_id,
+                col(Task.status).in_(LIVE),
+            )
+        ).first()
+        deadline = session.get(Deadline, task.deadline_id)
+        if others is None and deadline is not None:
+            deadline.status = (
+                DeadlineStatus.CANCELLED
+                if task.status is TaskStatus.CANCELLED
+                else DeadlineStatus.MET
+            )
+            session.add(deadline)
+
+    @activity.defn(name="close_task")
+    async def close_task(self, request: CloseTaskInput) -> None:
+        """Mark the task completed or cancelled, with its record."""
+        await asyncio.to_thread(self._close, request)
+
+    def _recipients(self, session: Session, task: Task, rung: Rung) -> list[User]:
+        if rung in (Rung.REMINDER, Rung.DUE_TODAY):
+            if task.assignee_id is not None:
+                assignee = session.get(User, task.assignee_id)
+                return [assignee] if assignee and assignee.is_active else []
+            return self._members(session, task.candidate_org_id, (task.candidate_role,))
+        if rung is Rung.OVERDUE:
+            return self._members(session, task.candidate_org_id, (Role.SUPERVISOR,))
+        # The next level up: the supervisors or administrators of the first
+        # organisation above the task's that has any.
+        organisation = session.get(Organisation, task.candidate_org_id)
+        while organisation is not None and organisation.parent_id is not None:
+            organisation = session.get(Organisation, organisation.parent_id)
+            assert organisation is not None and organisation.id is not None
+            found = self._members(
+                session, organisation.id, (Role.SUPERVISOR, Role.ADMINISTRATOR)
+            )
+            if found:
+                return found
+        return []
+
+    @staticmethod
+    def _members(session: Session, org_id: int, roles: tuple[Role, ...]) -> list[User]:
+        return list(
+            session.exec(
+                select(User).where(
+                    User.organisation_id == org_id,
+                    col(User.role).in_(roles),
+                    col(User.is_active),
+                )
+            )
+        )
+
+    def _escalate(self, request: FireRungInput) -> tuple[bool, list[int]]:
+        """Record the rung once and queue its mails; returns them to send."""
+        rung = Rung(request.rung)
+        with self.database.write() as session:
+            task = session.get(Task, request.task_id)
+            if task is None or task.status not in LIVE:
+                return False, []
+            key_prefix = f"task/{task.id}/{rung.value}/"
+            fired = session.exec(
+                select(TaskEscalation).where(
+                    TaskEscalation.task_id == task.id, TaskEscalation.rung == rung.value
+                )
+            ).first()
+            if fired is not None:
+                # A retry after the rung was recorded: send what is not sent.
+                return True, [
+                    n.id
+                    for n in session.exec(
+                        select(Notification).where(
+                            col(Notification.key).startswith(key_prefix)
+                        )
+                    )
+                    if n.id is not None
+                ]
+            recipients = self._recipients(session, task, rung)
+            deadline = (
+                session.get(Deadline, task.deadline_id) if task.deadline_id else None
+            )
+            organisation = session.get(Organisation, task.candidate_org_id)
+            holder = session.get(User, task.assignee_id) if task.assignee_id else None
+            remaining = 0
+            if deadline is not None:
+                today = utcnow().astimezone(SHANGHAI).date()
+                remaining = remaining_including(
+                    today, deadline.due_date, load_calendar(session)
+                )
+            ids = []
+            for user in recipients:
+                subject, body = render_mail(
+                    f"task_{rung.value}.txt",
+                    name=user.display_name,
+                    case_ref=task.case_ref,
+                    step=step_name(task.step),
+                    due_date=deadline.due_date.isoformat() if deadline else "",
+                    deadline=deadline_text(deadline) if deadline else "",
+                    remaining=remaining,
+                    holder=holder.display_name if holder else "",
+                    organisation=organisation.name if organisation else "",
+                    url=f"{self.base_url}/cases/{task.case_ref}",
+                )
+                notification = enqueue(
+                    session,
+                    key=f"{key_prefix}{user.id}",
+                    recipient_id=user.id,
+                    recipient_email=user.email,
+                    subject=subject,
+                    body=body,
+                )
+                assert notification.id is not None
+                ids.append(notification.id)
+            session.add(
+                TaskEscalation(
+                    task_id=task.id,
+                    rung=rung.value,
+                    notified=",".join(str(u.id) for u in recipients),
+                )
+            )
+            add_case_event(
+                session,
+                case_id=task.case_id,
+                kind=f"task.{rung.value}",
+                details={
+                    "task_id": task.id,
+                    "step": task.step,
+                    "notified": ",".join(str(u.id) for u in recipients),
+                },
+                dedupe_key=f"{task.id}/{rung.value}",
+            )
+            audit.record(
+                session,
+                actor_id=None,
+                action=f"task.{rung.value}",
+                object_type="task",
+                object_id=task.id,
+                details={"notified": [u.id for u in recipients]},
+            )
+            return True, ids
+
+    @activity.defn(name="fire_rung")
+    async def fire_rung(self, request: FireRungInput) -> FireRungResult:
+        """Fire one rung of a task's ladder: recorded once, mailed once."""
+        fired, ids = await asyncio.to_thread(self._escalate, request)
+        sent = 0
+        for notification_id in ids:
+            if await deliver(self.database, self.mailer, notification_id):
+                sent += 1
+        return FireRungResult(fired=fired, notified=sent)

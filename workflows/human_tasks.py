@@ -1,0 +1,275 @@
+"""Human tasks inside a workflow: open, wait for completion, escalate.
+
+Every procedure reuses this. A task is opened by an activity that writes it
+to the read model and returns its deadline's escalation plan; the workflow
+then waits for the completion, which the API sends as the `complete_task`
+Update after checking who may act. While the task is open, its escalation
+ladder runs on durable timers: each rung fires once, through an activity.
+
+The dataclasses here are the payloads: ids, codes, dates and text typed for
+the record; never a party's personal data.
+"""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+from workflows.shared import DATABASE_RETRY, DATABASE_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
+
+
+@dataclass
+class DeadlineRequest:
+    """A legal deadline to keep in the read model, identified by `key`."""
+
+    key: str
+    kind: str  # a domain.deadlines.PeriodKind value
+    start: str  # ISO date of the triggering event (Asia/Shanghai)
+    amount: int
+    basis: str  # e.g. "art. 76"
+    subject: str  # what the deadline is for, e.g. "acceptance"
+
+
+@dataclass
+class OpenTaskInput:
+    task_id: str
+    case_ref: str
+    procedure: str
+    step: str
+    candidate_org_id: int
+    candidate_role: str
+    deadline: DeadlineRequest | None = None
+    priority: int = 0
+
+
+@dataclass
+class RungTime:
+    rung: str
+    at: datetime
+
+
+@dataclass
+class TaskPlan:
+    """When the task is due and when each rung of its ladder fires."""
+
+    task_id: str
+    due_at: datetime | None = None
+    rungs: list[RungTime] = field(default_factory=list)
+
+
+@dataclass
+class RefreshTaskInput:
+    task_id: str
+
+
+@dataclass
+class CloseTaskInput:
+    task_id: str
+    actor_id: int | None
+    outcome: str | None
+    record: dict[str, str]
+    cancelled: bool = False
+
+
+@dataclass
+class FireRungInput:
+    task_id: str
+    rung: str
+
+
+@dataclass
+class FireRungResult:
+    fired: bool
+    notified: int = 0
+
+
+@dataclass
+class CompleteTaskInput:
+    """A person's completion of a task, sent as an Update by the API."""
+
+    task_id: str
+    actor_id: int
+    outcome: str | None = None
+    # Codes and text for the record: a reason code, an agency id, findings.
+    record: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class CompleteTaskResult:
+    task_id: str
+    status: str
+    open_tasks: list[str]
+
+
+class TaskNotOpen(ApplicationError):
+    """The task was completed or cancelled already (the 409 of the API)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(
+            f"task {task_id} is not open", type="TaskNotOpen", non_retryable=True
+        )
+
+
+@dataclass
+class _OpenTask:
+    step: str
+    outcomes: frozenset[str]
+    plan: TaskPlan
+    fired: set[str] = field(default_factory=set)
+    completion: CompleteTaskInput | None = None
+    replanned: bool = False
+
+
+class HumanTasks:
+    """The tasks a workflow has open, with their ladders; one per workflow."""
+
+    def __init__(self, case_ref: str, procedure: str) -> None:
+        self.case_ref = case_ref
+        self.procedure = procedure
+        self.open: dict[str, _OpenTask] = {}
+        self.counter = 0
+        # Rises whenever the workflow parks (waits for people or ends): an
+        # Update that completed a task returns once the workflow has moved on.
+        self.parked = 0
+
+    def validate(self, completion: CompleteTaskInput) -> None:
+        task = self.open.get(completion.task_id)
+        if task is None or task.completion is not None:
+            raise TaskNotOpen(completion.task_id)
+        if task.outcomes and completion.outcome not in task.outcomes:
+            raise ApplicationError(
+                f"outcome {completion.outcome!r} is not one of {sorted(task.outcomes)}",
+                type="InvalidOutcome",
+                non_retryable=True,
+            )
+
+    def accept(self, completion: CompleteTaskInput) -> int:
+        """Record a completion; returns the park count to wait past.
+
+        Checked again here, not only in the validator: two Updates delivered
+        together are both validated before either handler runs, and only the
+        first may win.
+        """
+        self.validate(completion)
+        self.open[completion.task_id].completion = completion
+        return self.parked
+
+    def new_id(self, step: str) -> str:
+        self.counter += 1
+        return f"{self.case_ref}/{step}/{self.counter}"
+
+    async def run(
+        self,
+        *,
+        step: str,
+        candidate_org_id: int,
+        candidate_role: str,
+        outcomes: frozenset[str] = frozenset(),
+        deadline: DeadlineRequest | None = None,
+        priority: int = 0,
+    ) -> CompleteTaskInput:
+        """Open a task, escalate while it waits, and return its completion."""
+        task_id = self.new_id(step)
+        plan: TaskPlan = await workflow.execute_activity(
+            "open_task",
+            OpenTaskInput(
+                task_id=task_id,
+                case_ref=self.case_ref,
+                procedure=self.procedure,
+                step=step,
+                candidate_org_id=candidate_org_id,
+                candidate_role=candidate_role,
+                deadline=deadline,
+                priority=priority,
+            ),
+            result_type=TaskPlan,
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+        task = _OpenTask(step=step, outcomes=outcomes, plan=plan)
+        self.open[task_id] = task
+        ladder = asyncio.create_task(self._escalate(task_id, task))
+        self.parked += 1
+        try:
+            await workflow.wait_condition(lambda: task.completion is not None)
+        finally:
+            ladder.cancel()
+        completion = task.completion
+        assert completion is not None
+        await self._close(task_id, completion)
+        return completion
+
+    async def _close(self, task_id: str, completion: CompleteTaskInput) -> None:
+        await workflow.execute_activity(
+            "close_task",
+            CloseTaskInput(
+                task_id=task_id,
+                actor_id=completion.actor_id,
+                outcome=completion.outcome,
+                record=completion.record,
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+        del self.open[task_id]
+
+    async def cancel(self, task_id: str) -> None:
+        """Withdraw an open task nobody needs any more (e.g. the case closed)."""
+        task = self.open.get(task_id)
+        if task is None or task.completion is not None:
+            return
+        task.completion = CompleteTaskInput(task_id=task_id, actor_id=0)
+        await workflow.execute_activity(
+            "close_task",
+            CloseTaskInput(
+                task_id=task_id, actor_id=None, outcome=None, record={}, cancelled=True
+            ),
+            start_to_close_timeout=DATABASE_TIMEOUT,
+            retry_policy=DATABASE_RETRY,
+        )
+
+    def calendar_changed(self) -> None:
+        """Every open task replans: its deadline and rungs may have moved."""
+        for task in self.open.values():
+            task.replanned = True
+
+    def replan(self, task_ids: Callable[[str], bool]) -> None:
+        """Replan the open tasks whose ids match (e.g. after an extension)."""
+        for task_id, task in self.open.items():
+            if task_ids(task_id):
+                task.replanned = True
+
+    async def _escalate(self, task_id: str, task: _OpenTask) -> None:
+        while True:
+            if task.replanned:
+                task.replanned = False
+                task.plan = await workflow.execute_activity(
+                    "refresh_task",
+                    RefreshTaskInput(task_id),
+                    result_type=TaskPlan,
+                    start_to_close_timeout=DATABASE_TIMEOUT,
+                    retry_policy=DATABASE_RETRY,
+                )
+            pending = [r for r in task.plan.rungs if r.rung not in task.fired]
+            if not pending:
+                await workflow.wait_condition(lambda: task.replanned)
+                continue
+            rung = pending[0]
+            wait = rung.at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: task.replanned, timeout=wait)
+                    continue  # the plan changed while we slept
+                except TimeoutError:
+                    pass
+            await workflow.execute_activity(
+                "fire_rung",
+                FireRungInput(task_id=task_id, rung=rung.rung),
+                result_type=FireRungResult,
+                start_to_close_timeout=MAIL_TIMEOUT,
+                retry_policy=MAIL_RETRY,
+            )
+            task.fired.add(rung.rung)
