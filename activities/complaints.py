@@ -49,6 +49,8 @@ class ComplaintActivities:
                 case.accepted_on = date.fromisoformat(change.accepted_on)
             if change.held is not None:
                 case.held_since = utcnow() if change.held else None
+            if change.deliberation is not None:
+                case.deliberation = change.deliberation
             if change.closed:
                 case.closed_at = utcnow()
                 for deadline in session.exec(

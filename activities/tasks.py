@@ -278,8 +278,14 @@ class TaskActivities:
             )
         )
 
-    def _escalate(self, request: FireRungInput) -> tuple[bool, list[int]]:
-        """Record the rung once and queue its mails; returns them to send."""
+    def _escalate(
+        self, request: FireRungInput, today: date | None = None
+    ) -> tuple[bool, list[int]]:
+        """Record the rung once and queue its mails; returns them to send.
+
+        `today` (Asia/Shanghai) counts the working days the mail says are
+        left; the host's clock serves when it is not given.
+        """
         rung = Rung(request.rung)
         with self.database.write() as session:
             task = session.get(Task, request.task_id)
@@ -310,7 +316,7 @@ class TaskActivities:
             holder = session.get(User, task.assignee_id) if task.assignee_id else None
             remaining = 0
             if deadline is not None:
-                today = utcnow().astimezone(SHANGHAI).date()
+                today = today or utcnow().astimezone(SHANGHAI).date()
                 remaining = remaining_including(
                     today, deadline.due_date, load_calendar(session)
                 )
@@ -369,7 +375,13 @@ class TaskActivities:
     @activity.defn(name="fire_rung")
     async def fire_rung(self, request: FireRungInput) -> FireRungResult:
         """Fire one rung of a task's ladder: recorded once, mailed once."""
-        fired, ids = await asyncio.to_thread(self._escalate, request)
+        # The day on the Temporal server's clock when this attempt was
+        # scheduled: the host's day in production, and the virtual day when a
+        # test server skips time (the host's clock would count from the real
+        # date and tell a reminder a week early that it has 8 days left).
+        scheduled = activity.info().current_attempt_scheduled_time
+        today = scheduled.astimezone(SHANGHAI).date()
+        fired, ids = await asyncio.to_thread(self._escalate, request, today)
         sent = 0
         for notification_id in ids:
             if await deliver(self.database, self.mailer, notification_id):

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import Auth, csrf_protect, request_locale
 from api.errors import NotSignedIn, UserFacingError
-from api.routes import audit, calendar, deadlines, directory
+from api.routes import audit, calendar, complaints, deadlines, directory, tasks
 from ui import pages
 from ui.i18n import N_, gettext
 from ui.render import render
@@ -48,6 +48,9 @@ async def user_facing_error(request: Request, error: Exception) -> Response:
             status_code=error.status_code,
         )
     body: dict[str, Any] = {"detail": message}
+    fields = getattr(error, "fields", None)
+    if fields:
+        body["fields"] = {name: gettext(locale, text) for name, text in fields.items()}
     parameter = getattr(error, "parameter", None)
     if parameter:
         body["parameter"] = parameter
@@ -73,7 +76,14 @@ async def validation_error(request: Request, error: Exception) -> Response:
 
 # Every router the app serves; the access tests walk this list, so a route
 # cannot be added without its access rule being tested.
-API_ROUTERS = (calendar.router, directory.router, deadlines.router, audit.router)
+API_ROUTERS = (
+    calendar.router,
+    directory.router,
+    deadlines.router,
+    audit.router,
+    tasks.router,
+    complaints.router,
+)
 PAGE_ROUTERS = (pages.router,)
 DEVELOPMENT_ROUTERS = (pages.dev_router,)
 

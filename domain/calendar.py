@@ -129,12 +129,15 @@ def _lunar(year: int, month: int, day: int) -> date:
 
 @functools.cache
 def _statutory_holidays(year: int) -> tuple[tuple[date, str], ...]:
-    if year not in PROVISIONAL_YEARS:
-        raise ValueError(
-            f"no provisional holiday rule for {year}: lunar dates are known for "
-            f"{PROVISIONAL_YEARS.start}-{PROVISIONAL_YEARS.stop - 1} only"
-        )
     days: dict[date, str] = {date(year, 1, 1): "new_years_day"}
+    if year not in PROVISIONAL_YEARS:
+        # Beyond the lunar tables only the solar-date holidays are known. A
+        # deadline that far out is provisional anyway; it must not crash.
+        for day in (date(year, 5, 1), date(year, 5, 2)):
+            days[day] = "labour_day"
+        for day_of_october in (1, 2, 3):
+            days[date(year, 10, day_of_october)] = "national_day"
+        return tuple(sorted(days.items()))
 
     # Four days from lunar New Year's Eve (除夕, the day before lunar 1/1) to
     # lunar 1/3. The lunar year starting in solar year Y begins in Jan/Feb of Y.

@@ -1,5 +1,6 @@
 """Fixtures: real databases (SQLite and PostgreSQL), the app, demo users."""
 
+import itertools
 import os
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ from api.security import ANON_CSRF_COOKIE  # noqa: E402
 from store.calendars import import_packaged_schedules  # noqa: E402
 from store.db import Database, get_database  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
-from store.models import User  # noqa: E402
+from store.models import CaseSequence, User  # noqa: E402
 from wuye.seed import DEMO_PASSWORD, seed  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -84,12 +85,26 @@ def _seeded_sqlite_file() -> Path:
     return path
 
 
+# Case numbers are workflow ids, and the Temporal test server lives for the
+# whole session: each test's database numbers its cases from its own block,
+# so that no test joins a workflow another test left running.
+_case_blocks = itertools.count(1)
+
+
+def number_cases_apart(database: Database) -> None:
+    block = next(_case_blocks) * 1000
+    with database.write() as session:
+        for year in range(2024, 2032):
+            session.add(CaseSequence(prefix="TS", year=year, last=block))
+
+
 @pytest.fixture
 def database(_seeded_sqlite_file: Path) -> Iterator[Database]:
     """A migrated, seeded embedded database (SQLite) of the test's own."""
     path = _TMP / f"{uuid.uuid4().hex}.db"
     shutil.copyfile(_seeded_sqlite_file, path)
     database = Database(f"sqlite:///{path}")
+    number_cases_apart(database)
     yield database
     database.dispose()
 

