@@ -16,6 +16,7 @@ from api.access import Actor, compounds_in_jurisdiction, require_role
 from api.deps import (
     AuthDep,
     CurrentActor,
+    DatabaseDep,
     Locale,
     OptionalActor,
     ReadSession,
@@ -41,6 +42,7 @@ from api.security import (
     open_session,
     verify_password,
 )
+from api.temporal import TaskQueueDep, TemporalDep
 from domain.deadlines import SHANGHAI
 from store import audit
 from store.calendars import load_calendar, next_year_missing
@@ -285,7 +287,9 @@ def calendar_page(
 @router.post("/calendar/upload")
 async def calendar_upload(
     request: Request,
-    session: WriteSession,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    task_queue: TaskQueueDep,
     actor: CurrentActor,
     locale: Locale,
     file: UploadFile,
@@ -293,25 +297,29 @@ async def calendar_upload(
     """Load a year's schedule from the administrator's file."""
     require_calendar_admin(actor)
     upload_error = None
-    loaded = None
+    upload = None
     try:
         text = await read_upload(file)
-        loaded = await run_in_threadpool(
-            load_upload, session, actor, text, file.filename or "calendar.txt"
-        )
+        name = file.filename or "calendar.txt"
+        upload = await load_upload(database, temporal, task_queue, actor, text, name)
     except UserFacingError as error:
         upload_error = error.text(locale)
     empty: dict[str, str | None] = {"kind": None, "start": None, "amount": None}
-    context = await run_in_threadpool(
-        _calendar_context,
-        session,
-        actor,
-        locale,
-        loaded.year if loaded else None,
-        empty,
-    )
+
+    def context_of() -> dict[str, Any]:
+        with database.read() as session:
+            return _calendar_context(
+                session,
+                actor,
+                locale,
+                upload.loaded.year if upload else None,
+                empty,
+            )
+
+    context = await run_in_threadpool(context_of)
     context["upload_error"] = upload_error
-    context["loaded"] = loaded
+    context["loaded"] = upload.loaded if upload else None
+    context["rolled_out"] = upload.rolled_out if upload else True
     return render(
         request,
         "calendar.html",

@@ -1,21 +1,34 @@
 """The working calendar and the public deadline calculator (procedures.md §1)."""
 
+import logging
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.params import Query
 from starlette.concurrency import run_in_threadpool
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 
-from api.access import require_role
-from api.deps import CurrentActor, Locale, ReadSession, WriteSession
+from api.access import Actor, require_role
+from api.deps import CurrentActor, DatabaseDep, Locale, ReadSession
 from api.errors import NotAllowed, UserFacingError
+from api.temporal import TaskQueueDep, TemporalConnection, TemporalDep
 from domain.calendar import HOLIDAY_NAMES, WorkingCalendar
 from domain.calendar_file import CalendarFileError
 from domain.deadlines import Deadline, PeriodKind, basis_label, compute_deadline
 from store.calendars import LoadResult, load_calendar, load_schedule_file
+from store.db import Database
 from store.models import Role
 from ui.i18n import N_, gettext, short
+from workflows.calendar_rollout import (
+    CalendarRolloutInput,
+    CalendarRolloutWorkflow,
+    rollout_workflow_id,
+)
+
+logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/calendar", tags=["calendar"])
 
@@ -189,28 +202,69 @@ class CalendarFileRefused(UserFacingError):
         return gettext(locale, self.message).format(error=problem)
 
 
-def load_upload(
-    session: WriteSession, actor: CurrentActor, text: str, file_name: str
-) -> LoadResult:
+def _load(database: Database, actor: Actor, text: str, file_name: str) -> LoadResult:
     try:
-        return load_schedule_file(session, text, file_name, actor.id)
+        with database.write() as session:
+            return load_schedule_file(session, text, file_name, actor.id)
     except CalendarFileError as error:
         raise CalendarFileRefused(error) from None
 
 
+@dataclass(frozen=True)
+class Upload:
+    loaded: LoadResult
+    # Whether the running cases were told to move their timers.
+    rolled_out: bool
+
+
+async def load_upload(
+    database: Database,
+    temporal: TemporalConnection,
+    task_queue: str,
+    actor: Actor,
+    text: str,
+    file_name: str,
+) -> Upload:
+    """Store the year, recompute the stored deadlines, then move the timers.
+
+    The load commits first: the running cases read the new deadlines when
+    the rollout workflow signals them (procedures.md §1).
+    """
+    loaded = await run_in_threadpool(_load, database, actor, text, file_name)
+    try:
+        client = await temporal.client()
+        await client.start_workflow(
+            CalendarRolloutWorkflow.run,
+            CalendarRolloutInput(calendar_version=loaded.version),
+            id=rollout_workflow_id(loaded.version),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except (RPCError, RuntimeError):
+        # The calendar is loaded either way; the stored deadlines are right.
+        # The timers of running cases move at their next rung, and the
+        # administrator is told to load again to move them now.
+        logger.exception("could not start the calendar rollout")
+        return Upload(loaded, rolled_out=False)
+    return Upload(loaded, rolled_out=True)
+
+
 @router.post("/schedules", status_code=201)
 async def upload_schedule(
-    session: WriteSession,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    task_queue: TaskQueueDep,
     actor: CurrentActor,
-    locale: Locale,
     file: Annotated[UploadFile, File()],
 ) -> dict[str, Any]:
     """Load a year's official schedule and recompute every open deadline."""
     require_calendar_admin(actor)
     text = await read_upload(file)
     name = file.filename or "calendar.txt"
-    result = await run_in_threadpool(load_upload, session, actor, text, name)
+    upload = await load_upload(database, temporal, task_queue, actor, text, name)
+    result = upload.loaded
     return {
+        "running_cases_notified": upload.rolled_out,
         "year": result.year,
         "calendar_version": result.version,
         "recomputed": result.recomputed,
