@@ -24,6 +24,7 @@ from domain.complaints import (
     suggested_agency,
 )
 from domain.deadlines import PeriodKind, basis_label, compute_deadline
+from domain.escalation import RUNG_NAMES, Rung
 from domain.masking import mask_name, mask_phone, mask_text_names
 from store import audit
 from store.calendars import load_calendar
@@ -37,6 +38,7 @@ from store.models import (
     OrgKind,
     Party,
     Task,
+    TaskEscalation,
     TaskStatus,
     User,
 )
@@ -213,6 +215,13 @@ def case_view(
     holders = _names(
         session, {t.assignee_id for t in tasks if t.assignee_id is not None}
     )
+    escalations: dict[str, list[TaskEscalation]] = {}
+    for fired in session.exec(
+        select(TaskEscalation)
+        .where(col(TaskEscalation.task_id).in_([t.id for t in tasks]))
+        .order_by(col(TaskEscalation.id))
+    ):
+        escalations.setdefault(fired.task_id, []).append(fired)
     suggestion = suggested_agency(case.category)
     suggested = None
     if suggestion is not None and office is not None:
@@ -279,6 +288,15 @@ def case_view(
                 "due_at": t.due_at.isoformat() if t.due_at else None,
                 "live": t.status in LIVE,
                 "outcome": t.outcome,
+                # The rungs of the escalation ladder that fired, in order.
+                "escalations": [
+                    {
+                        "rung": e.rung,
+                        "name": _label(RUNG_NAMES, Rung, e.rung, language),
+                        "fired_at": e.fired_at.isoformat(),
+                    }
+                    for e in escalations.get(t.id, [])
+                ],
                 "record": {
                     key: mask_text_names(value, hidden_names)
                     if isinstance(value, str) and hidden_names
