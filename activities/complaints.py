@@ -1,9 +1,10 @@
 """Activities of the complaint procedure: the case row and its deadlines."""
 
 import asyncio
+import json
 from datetime import date
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from temporalio import activity
 
 from domain.deadlines import PeriodKind, compute_deadline
@@ -11,10 +12,21 @@ from store import audit
 from store.calendars import load_calendar, record_move
 from store.cases import add_case_event, case_by_ref
 from store.db import Database
-from store.models import Case, Deadline, DeadlineStatus, Task, TaskStatus
+from store.models import Case, CaseEvent, Deadline, DeadlineStatus, Task, TaskStatus
 from store.types import utcnow
 from workflows.calendar_rollout import OpenCasesPage, OpenCasesQuery
 from workflows.complaint import CaseRecordInput, ExtendDeadlineInput
+
+
+def typed_text(session: Session, reference: str, field: str) -> str:
+    """The text a person typed, which the workflow knows by its event id only."""
+    prefix = "case-event:"
+    if not reference.startswith(prefix) or not reference[len(prefix) :].isdigit():
+        return reference
+    event = session.get(CaseEvent, int(reference[len(prefix) :]))
+    if event is None:
+        return ""
+    return str(json.loads(event.details).get(field, ""))
 
 
 class ComplaintActivities:
@@ -98,8 +110,8 @@ class ComplaintActivities:
                 session,
                 deadline,
                 fresh,
-                reason=f"extension of {extension.extension_days} days approved:"
-                f" {extension.reason}",
+                reason=f"批准延期，累计{extension.extension_days}日（第80条）："
+                f"{typed_text(session, extension.reason, 'reason')}",
                 actor_id=extension.actor_id,
             )
             for task in session.exec(

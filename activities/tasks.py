@@ -192,7 +192,11 @@ class TaskActivities:
             task.completed_at = utcnow()
             task.completed_by = request.actor_id
             task.outcome = request.outcome
-            task.record = json.dumps(request.record, ensure_ascii=False, sort_keys=True)
+            # The text people typed was written by the web app before the
+            # Update; the workflow adds only its codes.
+            typed = json.loads(task.record or "{}")
+            record = {**typed, **request.record}
+            task.record = json.dumps(record, ensure_ascii=False, sort_keys=True)
             task.version += 1
             session.add(task)
             session.flush()
@@ -208,7 +212,7 @@ class TaskActivities:
                     "task_id": task.id,
                     "step": task.step,
                     "outcome": request.outcome or "",
-                    **request.record,
+                    **record,
                 },
                 dedupe_key=f"{task.id}/closed",
             )

@@ -222,20 +222,25 @@ def case_view(
         .order_by(col(TaskEscalation.id))
     ):
         escalations.setdefault(fired.task_id, []).append(fired)
+    # Transfers go to the agencies of the office's district (art. 77), the
+    # one responsible for the subject first (procedures.md §8).
+    district = office.path.rsplit("/", 2)[0] + "/" if office else "/"
     suggestion = suggested_agency(case.category)
     suggested = None
-    if suggestion is not None and office is not None:
-        district_path = office.path.rsplit("/", 2)[0] + "/"
+    if suggestion is not None:
         suggested = session.exec(
             select(Organisation).where(
                 Organisation.kind == OrgKind.DEPARTMENT,
                 col(Organisation.department_type) == suggestion,
-                col(Organisation.path).startswith(district_path),
+                col(Organisation.path).startswith(district),
             )
         ).first()
     agencies = session.exec(
         select(Organisation)
-        .where(Organisation.kind == OrgKind.DEPARTMENT)
+        .where(
+            Organisation.kind == OrgKind.DEPARTMENT,
+            col(Organisation.path).startswith(district),
+        )
         .order_by(col(Organisation.path))
     ).all()
     return {

@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import Auth, csrf_protect, request_locale
 from api.errors import NotSignedIn, UserFacingError
 from api.routes import audit, calendar, complaints, deadlines, directory, tasks
-from ui import pages
+from ui import pages, pages_casework
 from ui.i18n import N_, gettext
 from ui.render import render
 from wuye.settings import get_settings
@@ -84,7 +84,7 @@ API_ROUTERS = (
     tasks.router,
     complaints.router,
 )
-PAGE_ROUTERS = (pages.router,)
+PAGE_ROUTERS = (pages.router, pages_casework.router)
 DEVELOPMENT_ROUTERS = (pages.dev_router,)
 
 

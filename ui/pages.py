@@ -48,6 +48,12 @@ from store import audit
 from store.calendars import load_calendar, next_year_missing
 from store.models import Organisation, Role, User
 from ui.i18n import LANG_COOKIE, N_, gettext, normalise
+from ui.pages_casework import (
+    InboxQuery,
+    dashboard_context,
+    inbox_context,
+    label_deadline_subjects,
+)
 from ui.render import render
 from wuye.settings import Settings
 
@@ -211,7 +217,9 @@ def home(
 ) -> Response:
     """The home page of the signed-in user's role."""
     context: dict[str, Any] = {
-        "deadlines": _deadline_rows(session, actor, locale),
+        "deadlines": label_deadline_subjects(
+            _deadline_rows(session, actor, locale), locale
+        ),
         "today": today(),
     }
     if actor.role is Role.ADMINISTRATOR:
@@ -222,6 +230,12 @@ def home(
             context["missing_year"] = next_year_missing(calendar, today())
     if actor.role is Role.COMPANY:
         context["compounds"] = compounds_in_jurisdiction(session, actor)
+    # The caseworker's home is her inbox; the supervisor's, her dashboard
+    # (journeys.md).
+    if actor.role is Role.CASEWORKER:
+        context.update(inbox_context(session, actor, locale, InboxQuery()))
+    if actor.role is Role.SUPERVISOR:
+        context.update(dashboard_context(session, actor, locale))
     return render(request, f"home_{actor.role.value}.html", context, locale=locale)
 
 

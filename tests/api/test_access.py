@@ -25,6 +25,9 @@ PUBLIC = {
     ("GET", "/calendar"),
     ("GET", "/api/calendar/deadline"),
     ("GET", "/api/calendar/years/{year}"),
+    # A resident's complaint on the website (art. 75).
+    ("GET", "/public/complaint"),
+    ("POST", "/public/complaint"),
 }
 
 # Routes about the caller themself or filtered to their jurisdiction.
@@ -36,6 +39,7 @@ OWN = {
     ("GET", "/api/compounds"),
     ("GET", "/api/deadlines"),
     ("GET", "/api/tasks"),
+    ("GET", "/inbox"),
 }
 
 
@@ -265,6 +269,79 @@ SCOPED = [
         lambda db: f"/api/tasks/{_task(db)}/complete",
     ),
     Probe("POST", "/api/tasks/assign", "wu", "li", lambda db: "/api/tasks/assign"),
+    # Casework pages: the same rules as their API, through forms.
+    Probe("GET", "/complaints/new", "chen", "wang", lambda db: "/complaints/new"),
+    Probe(
+        "GET",
+        "/complaints/new",
+        "zhou",
+        "wang",
+        lambda db: (
+            f"/complaints/new?compound_id={_compound(db, 'XQ-001')}&category=lifts"
+        ),
+    ),
+    Probe("POST", "/complaints/new", "zhou", "wang", lambda db: "/complaints/new"),
+    Probe("POST", "/complaints/new", "chen", "wang", lambda db: "/complaints/new"),
+    Probe("GET", "/cases/{ref}", "zhou", "wang", lambda db: f"/cases/{_ref(db)}"),
+    Probe("GET", "/cases/{ref}", "chen", "li", lambda db: f"/cases/{_ref(db)}"),
+    Probe(
+        "POST",
+        "/cases/{ref}/reveal",
+        "zhou",
+        "wang",
+        lambda db: f"/cases/{_ref(db)}/reveal",
+    ),
+    Probe(
+        "POST",
+        "/cases/{ref}/reveal",
+        "d1admin",
+        "li",
+        lambda db: f"/cases/{_ref(db)}/reveal",
+    ),
+    Probe(
+        "POST",
+        "/cases/{ref}/clues",
+        "zhou",
+        "wang",
+        lambda db: f"/cases/{_ref(db)}/clues",
+    ),
+    Probe(
+        "POST",
+        "/cases/{ref}/extension",
+        "zhou",
+        "wang",
+        lambda db: f"/cases/{_ref(db)}/extension",
+    ),
+    Probe(
+        "POST",
+        "/cases/{ref}/deliberation",
+        "zhou",
+        "wang",
+        lambda db: f"/cases/{_ref(db)}/deliberation",
+    ),
+    Probe(
+        "POST",
+        "/cases/{ref}/recusal",
+        "zhou",
+        "wang",
+        lambda db: f"/cases/{_ref(db)}/recusal",
+    ),
+    Probe(
+        "POST",
+        "/tasks/{task_id:path}/claim",
+        "zhou",
+        "wang",
+        lambda db: f"/tasks/{_task(db)}/claim",
+    ),
+    Probe(
+        "POST",
+        "/tasks/{task_id:path}/complete",
+        "zhou",
+        "wang",
+        lambda db: f"/tasks/{_task(db)}/complete",
+    ),
+    Probe("GET", "/supervisor", "wang", "li", lambda db: "/supervisor"),
+    Probe("POST", "/supervisor/assign", "wu", "li", lambda db: "/supervisor/assign"),
     # Province-wide objects: only the province administrator.
     Probe(
         "GET", "/api/audit/verify", "d1admin", "admin", lambda db: "/api/audit/verify"
@@ -324,9 +401,37 @@ def _body(database: Database, path: str) -> dict[str, object] | None:
     return None
 
 
+def _form(database: Database, path: str) -> dict[str, object] | None:
+    """The fields a page's form sends, or None for the JSON API."""
+    if path.startswith("/api/") or "calendar" in path or "/admin/" in path:
+        return None
+    if path == "/complaints/new":
+        # Incomplete on purpose: the insider's answer is 422, before Temporal.
+        return {
+            "channel": "phone",
+            "category": "lifts",
+            "facts": "",
+            "compound_id": str(_compound(database, "XQ-001")),
+        }
+    if path == "/supervisor/assign":
+        return {
+            "task_ids": [_task(database)],
+            "assignee_id": str(user_id(database, "wang")),
+        }
+    return {}  # missing fields: refused by the form check, 422
+
+
 def _send(client: Browser, database: Database, method: str, path: str) -> int:
     if method == "GET":
         return client.get(path, headers={"accept": "application/json"}).status_code
+    form = _form(database, path)
+    if form is not None:
+        return client.post(
+            path,
+            data={**form, "csrf_token": client.csrf},
+            headers={"accept": "application/json"},
+            follow_redirects=False,
+        ).status_code
     # A real form post with a valid token: only access can refuse it.
     files = {"file": ("cal.txt", b"year 2027\nholiday 2027-01-01 new_years_day\n")}
     response = client.post(
