@@ -31,6 +31,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
+# The speed figures, side by side in one run (bench/run.py); one line per
+# figure and var/bench.json; exits 1 when a target is missed. BENCH_QUICK=1
+# runs everything ten times smaller.
+bench: $(STAMP)
+	$(BIN)/python -m bench --out var/bench.json
+
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output \
 		-o var/messages.pot api ui store wuye domain activities workflows

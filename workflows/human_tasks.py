@@ -121,6 +121,8 @@ class _OpenTask:
     fired: set[str] = field(default_factory=set)
     completion: CompleteTaskInput | None = None
     replanned: bool = False
+    # False while open_task runs: its plan is not there yet to be replanned.
+    planned: bool = False
 
 
 class HumanTasks:
@@ -173,7 +175,12 @@ class HumanTasks:
     ) -> CompleteTaskInput:
         """Open a task, escalate while it waits, and return its completion."""
         task_id = self.new_id(step)
-        plan: TaskPlan = await workflow.execute_activity(
+        # Known as open before open_task returns: its row is in the inboxes
+        # as soon as the activity commits, and a completion sent from there
+        # in the meantime must not be refused as "not open".
+        task = _OpenTask(step=step, outcomes=outcomes, plan=TaskPlan(task_id))
+        self.open[task_id] = task
+        task.plan = await workflow.execute_activity(
             "open_task",
             OpenTaskInput(
                 task_id=task_id,
@@ -189,14 +196,14 @@ class HumanTasks:
             start_to_close_timeout=DATABASE_TIMEOUT,
             retry_policy=DATABASE_RETRY,
         )
-        task = _OpenTask(step=step, outcomes=outcomes, plan=plan)
-        self.open[task_id] = task
-        ladder = asyncio.create_task(self._escalate(task_id, task))
-        self.parked += 1
-        try:
-            await workflow.wait_condition(lambda: task.completion is not None)
-        finally:
-            ladder.cancel()
+        task.planned = True
+        if task.completion is None:
+            ladder = asyncio.create_task(self._escalate(task_id, task))
+            self.parked += 1
+            try:
+                await workflow.wait_condition(lambda: task.completion is not None)
+            finally:
+                ladder.cancel()
         completion = task.completion
         assert completion is not None
         await self._close(task_id, completion)
@@ -234,13 +241,13 @@ class HumanTasks:
     def calendar_changed(self) -> None:
         """Every open task replans: its deadline and rungs may have moved."""
         for task in self.open.values():
-            task.replanned = True
+            task.replanned = task.planned
 
     def replan(self, task_ids: Callable[[str], bool]) -> None:
         """Replan the open tasks whose ids match (e.g. after an extension)."""
         for task_id, task in self.open.items():
             if task_ids(task_id):
-                task.replanned = True
+                task.replanned = task.planned
 
     async def _escalate(self, task_id: str, task: _OpenTask) -> None:
         while True:

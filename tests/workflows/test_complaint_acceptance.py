@@ -21,6 +21,7 @@ from tests.workflows.complaint_helpers import (
     kinds,
     organisation_id,
     register,
+    result_of,
     save_history,
     tasks_of,
     timeline,
@@ -97,7 +98,7 @@ async def test_decide_complaint_not_accepted_closes_it_with_the_reason(
         accept = await complaints.task(case.ref, "accept")
 
         await complete(handle, accept.id, wang, "not_accepted", reason=reason.value)
-        result = await handle.result()
+        result = await result_of(env, handle)
 
     closed = case_row(database, case.ref)
     assert result.status == "closed" and result.outcome == "not_accepted"
@@ -149,7 +150,7 @@ async def test_decide_complaint_for_discipline_inspection_closes_it(
         accept = await complaints.task(case.ref, "accept")
 
         await complete(handle, accept.id, wang, "discipline")
-        result = await handle.result()
+        result = await result_of(env, handle)
 
     closed = case_row(database, case.ref)
     assert result.outcome == "discipline"
@@ -195,7 +196,7 @@ async def test_transfer_complaint_to_planning_waits_for_its_reply(
         await complete(handle, feedback.id, wang)
         archive = await complaints.task(case.ref, "archive")
         await complete(handle, archive.id, wang)
-        result = await handle.result()
+        result = await result_of(env, handle)
         await save_history(handle, "transferred")
 
     assert (reply.candidate_org_id, reply.candidate_role) == (planning, Role.CASEWORKER)

@@ -26,6 +26,7 @@ from tests.workflows.complaint_helpers import (
     task_row,
     timeline,
     today,
+    wait_for_activity,
 )
 from workflows.complaint import ComplaintWorkflow, DeliberationInput, ExtensionRequest
 
@@ -67,6 +68,10 @@ async def test_approve_extension_moves_the_handling_deadline(
         status = await _request(handle, wang, 20)
         approval = await complaints.task(ref, "approve_extension")
         await complete(handle, approval.id, li, "approve")
+        # The open investigation's ladder is planned again on the new date.
+        # (Waiting also keeps the next completion from cancelling that read
+        # before it starts, which the test server mishandles.)
+        await wait_for_activity(handle, "refresh_task", 1)
         after = deadline(database, f"{ref}/handling")
         moved_task = task_row(database, investigate.id)
         state = await handle.query(ComplaintWorkflow.state)
@@ -113,6 +118,7 @@ async def test_request_extension_beyond_thirty_days_in_all_is_refused(
         await _request(handle, wang, 20)
         first = await complaints.task(ref, "approve_extension")
         await complete(handle, first.id, li, "approve")
+        await wait_for_activity(handle, "refresh_task", 1)
         extended = deadline(database, f"{ref}/handling")
 
         with pytest.raises(WorkflowUpdateFailedError) as too_long:

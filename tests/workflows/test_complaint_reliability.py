@@ -5,14 +5,24 @@ And the personal data of the complainant never reaches Temporal.
 
 import asyncio
 import dataclasses
+import uuid
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import col, func, select
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+from temporalio.worker import (
+    ActivityInboundInterceptor,
+    ExecuteActivityInput,
+    Interceptor,
+    Worker,
+)
 
 from activities.complaints import ComplaintActivities
 from activities.mail import Mailer
@@ -34,6 +44,7 @@ from tests.workflows.complaint_helpers import (
     open_tasks,
     readable_history,
     register,
+    result_of,
     start,
     tasks_of,
     terminate_running,
@@ -49,6 +60,7 @@ from workflows.human_tasks import (
     FireRungResult,
     OpenTaskInput,
 )
+from wuye.settings import Settings
 from wuye.worker import build_worker
 
 Sink = tuple[str, int, Path]
@@ -96,21 +108,70 @@ async def test_complete_task_twice_at_once_completes_it_once(
     assert (state.status == "handling") == (row.outcome == "handle")
 
 
+def _application_worker(
+    client: Client,
+    settings: Settings,
+    database: Database,
+    task_queue: str,
+    *,
+    interceptors: Sequence[Interceptor] = (),
+) -> Worker:
+    """The application's worker without a workflow cache, optionally intercepted.
+
+    A worker that caches a workflow asks the server for its next tasks on a
+    sticky queue of its own. A real server notices within seconds that nobody
+    polls that queue any more; the time-skipping test server never moves an
+    Update's task off it, so a case would wait forever for a worker that has
+    stopped. Without a cache there is no sticky queue, and a restart is what
+    production sees.
+    """
+    # The configuration of build_worker, read from a worker that never runs.
+    config = build_worker(client, settings, database, f"{task_queue}-cfg").config()
+    config["task_queue"] = task_queue
+    config["max_cached_workflows"] = 0
+    config["interceptors"] = interceptors
+    return Worker(**config)
+
+
+class _HoldOpenTask(Interceptor):
+    """Keeps open_task's result from the workflow until `release` is set.
+
+    The task's row is committed meanwhile, as when a worker is slow to run
+    the workflow after the activity: the inbox already lists the task.
+    """
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    def intercept_activity(
+        self, next: ActivityInboundInterceptor
+    ) -> ActivityInboundInterceptor:
+        release = self.release
+
+        class Hold(ActivityInboundInterceptor):
+            async def execute_activity(self, input: ExecuteActivityInput) -> Any:
+                result = await super().execute_activity(input)
+                if activity.info().activity_type == "open_task":
+                    await release.wait()
+                return result
+
+        return Hold(next)
+
+
 async def test_restart_worker_mid_case_does_every_step_once(
     env: WorkflowEnvironment, database: Database, smtp_sink: Sink
 ) -> None:
     host, port, _ = smtp_sink
     settings = mail_settings(host, port)
     case = register(database)
-    queue = f"test-restart-{case.ref}"
-    wang = 0
+    wang = user_id(database, "wang")
+    queue = f"test-restart-{uuid.uuid4()}"
     handles = []
     try:
-        async with build_worker(env.client, settings, database, queue):
+        async with _application_worker(env.client, settings, database, queue):
             handle = await start(env.client, queue, case, await today(env))
             handles.append(handle)
             accept = await next_task(database, case.ref, "accept")
-            wang = user_id(database, "wang")
             await complete(handle, accept.id, wang, "handle")
             await next_task(database, case.ref, "investigate")
 
@@ -118,7 +179,7 @@ async def test_restart_worker_mid_case_does_every_step_once(
         async with build_worker(env.client, settings, database, queue):
             while tasks := open_tasks(database, case.ref):
                 await complete(handle, tasks[0].id, wang)
-            result = await handle.result()
+            result = await result_of(env, handle)
     finally:
         await terminate_running(handles)
 
@@ -137,12 +198,54 @@ async def test_restart_worker_mid_case_does_every_step_once(
     assert per_task and max(per_task.values()) == 1, per_task
     case_kinds = Counter(e.kind for e in events if "task_id" not in e.details)
     assert case_kinds["handling.started"] == 1 and case_kinds["case.closed"] == 1
+    assert case_kinds["acceptance.decided"] == 1
     with database.read() as session:
         chain = audit.verify_database(session)
     assert chain.intact, chain
 
 
-async def test_personal_data_never_reaches_the_workflow_history(
+async def test_complete_task_before_the_workflow_saw_it_opened_is_accepted(
+    env: WorkflowEnvironment, database: Database, smtp_sink: Sink
+) -> None:
+    host, port, _ = smtp_sink
+    case = register(database)
+    wang = user_id(database, "wang")
+    hold = _HoldOpenTask()
+    worker = _application_worker(
+        env.client,
+        mail_settings(host, port),
+        database,
+        f"test-early-{uuid.uuid4()}",
+        interceptors=[hold],
+    )
+    handles = []
+    try:
+        async with worker:
+            handle = await start(env.client, worker.task_queue, case, await today(env))
+            handles.append(handle)
+            # Listed in the inbox while the workflow still waits for open_task.
+            accept = await next_task(database, case.ref, "accept")
+            early = asyncio.create_task(complete(handle, accept.id, wang, "handle"))
+            await asyncio.sleep(0.5)
+            answered_early = early.done()
+            hold.release.set()
+            completed = await early
+            investigate = await next_task(database, case.ref, "investigate")
+    finally:
+        hold.release.set()
+        await terminate_running(handles)
+
+    # The Update waits for the workflow to act on it, then it is accepted.
+    assert not answered_early
+    assert completed.status == "handling"
+    assert completed.open_tasks == [investigate.id]
+    accepted = next(t for t in tasks_of(database, case.ref) if t.id == accept.id)
+    assert accepted.status is TaskStatus.COMPLETED and accepted.outcome == "handle"
+    # Its ladder never started: nothing fired for it.
+    assert escalations(database, accept.id) == []
+
+
+async def test_fetch_history_of_a_closed_case_finds_no_personal_data(
     env: WorkflowEnvironment, database: Database, smtp_sink: Sink
 ) -> None:
     case = register(database)
@@ -154,7 +257,7 @@ async def test_personal_data_never_reaches_the_workflow_history(
         for step in ("investigate", "verify", "feedback", "archive"):
             task = await complaints.task(case.ref, step)
             await complete(handle, task.id, wang, None, summary="已电话告知处理结果")
-        await handle.result()
+        await result_of(env, handle)
         history = await handle.fetch_history()
 
     text = readable_history(history.to_json())

@@ -1,0 +1,81 @@
+"""Replay the committed histories of real runs against today's workflow code.
+
+Every file in tests/workflows/histories/ is the history of a representative
+run: a complaint handled directly, held and reopened by new clues, transferred,
+extended, escalated rung by rung, moved by a calendar change, and the calendar
+rollout that signalled it. Cases started on older code are still running in
+production; when the code makes different decisions on their histories, the
+worker fails their workflow tasks and the cases stop.
+
+So a change to workflow code that makes one of these tests fail must not be
+"fixed" by recording the histories again. Put the new behaviour behind
+`workflow.patched("<change-id>")` (old runs take the old branch, new runs the
+new one), keep the old histories, and record new ones beside them; the
+`deprecate_patch` / removal steps follow once no run of the old code is left.
+
+The histories are recorded by the scenario tests themselves:
+
+    WUYE_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows
+
+They carry ids, codes and dates, never the complainant's personal data; the
+tests here check that too.
+"""
+
+import os
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from tests.workflows.complaint_helpers import (
+    COMPLAINANT_NAME,
+    COMPLAINANT_PHONE,
+    HISTORIES,
+    RECORD_HISTORIES,
+    readable_history,
+)
+from workflows.calendar_rollout import CalendarRolloutWorkflow
+from workflows.complaint import ComplaintWorkflow
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get(RECORD_HISTORIES) == "1",
+    reason="this run records the histories; the next one replays them",
+)
+
+EXPECTED = {
+    "calendar_changed",
+    "calendar_rollout",
+    "escalations_fired",
+    "extension_approved",
+    "handled_directly",
+    "held_then_clues",
+    "transferred",
+}
+# name -> the history's JSON, read once when the module is collected
+RECORDED = {
+    path.stem: path.read_text(encoding="utf-8")
+    for path in sorted(HISTORIES.glob("*.json"))
+}
+
+
+def test_replay_histories_cover_every_representative_run() -> None:
+    assert set(RECORDED) >= EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+async def test_replay_history_with_current_code_is_deterministic(name: str) -> None:
+    history = WorkflowHistory.from_json(name, RECORDED[name])
+    replayer = Replayer(workflows=[ComplaintWorkflow, CalendarRolloutWorkflow])
+
+    # Raises on non-determinism (and on any other workflow task failure).
+    result = await replayer.replay_workflow(history)
+
+    assert result.replay_failure is None
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+def test_replay_history_holds_no_personal_data(name: str) -> None:
+    text = readable_history(RECORDED[name])
+
+    assert COMPLAINANT_NAME not in text
+    assert COMPLAINANT_PHONE not in text
