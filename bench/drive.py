@@ -207,13 +207,13 @@ async def bare_case_timed(client: Client, task_queue: str) -> None:
 async def complete(
     person: Person, task_id: str, form: dict[str, Any], step: str
 ) -> Any:
-    """Complete a claimed task; again, a moment later, if the workflow said no.
+    """Complete a claimed task; again, a moment later, on 409.
 
-    A task is in the inbox as soon as the activity that opens it has written
-    it, and the workflow learns of it only when that activity's result comes
-    back: a completion sent in between is refused with 409 "completed
-    already" although nobody completed it (see bench/README.md). A person
-    would reload and send it again; so does this, counting each time.
+    Until workflows/human_tasks.py was changed to hold a task as open
+    before its row is written, a completion sent as soon as the task was in
+    the inbox could be refused with 409 "completed already". A person would
+    reload and send it again; so does this, and counts each time, so that
+    the race shows in the notes should it come back.
     """
     for _ in range(COMPLETE_ATTEMPTS):
         response = await person.post(f"/api/tasks/{task_id}/complete", form)
@@ -266,15 +266,36 @@ async def bare_start(client: Client, task_queue: str) -> None:
 
 @dataclass
 class Window:
-    """Completions that ended inside the measuring window."""
+    """The rounds that ended inside the measuring window, `loops` in flight.
 
-    count: int
+    The rate is Little's law, loops / mean round time: with a fixed number
+    in flight it is the throughput, and unlike counting completions in the
+    window it does not depend on where the loops' rounds, which tend to
+    finish in waves, fall against the window's edges.
+    """
+
+    loops: int
     seconds: float
+    durations: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
     @property
+    def count(self) -> int:
+        return len(self.durations)
+
+    @property
+    def mean_s(self) -> float:
+        return sum(self.durations) / len(self.durations) if self.durations else math.nan
+
+    @property
     def rate(self) -> float:
-        return self.count / self.seconds if self.seconds > 0 else math.nan
+        return self.loops / self.mean_s if self.durations else math.nan
+
+    def add(self, other: "Window") -> None:
+        self.loops = other.loops
+        self.seconds += other.seconds
+        self.durations.extend(other.durations)
+        self.errors.extend(other.errors)
 
 
 async def closed_loops(
@@ -295,7 +316,7 @@ async def closed_loops(
     then finish the round they are in (for up to `drain_s`, then they are
     cancelled), so the next measurement starts on a quiet system.
     """
-    done: list[float] = []
+    done: list[tuple[float, float]] = []  # (began, ended) of each round
     warmed: set[int] = set()
     all_warm = asyncio.Event()
     stop = asyncio.Event()
@@ -304,6 +325,7 @@ async def closed_loops(
 
     async def loop(index: int, action: Callable[[], Awaitable[None]]) -> None:
         while not stop.is_set() and time.monotonic() - started < limit_s:
+            began = time.monotonic()
             try:
                 await action()
             except Exception as error:
@@ -313,7 +335,7 @@ async def closed_loops(
                     all_warm.set()
                     return
                 continue
-            done.append(time.monotonic())
+            done.append((began, time.monotonic()))
             warmed.add(index)
             if len(warmed) == len(actions):
                 all_warm.set()
@@ -328,22 +350,27 @@ async def closed_loops(
         closes = opened + window_s
         while time.monotonic() - started < limit_s:
             now = time.monotonic()
-            inside = sum(1 for at in done if at > opened)
+            inside = sum(1 for _began, ended in done if ended > opened)
             if (now >= closes and inside >= min_in_window) or stop.is_set():
                 break
             await asyncio.sleep(0.02)
         closed = time.monotonic()
         on_close()
-        count = sum(1 for at in done if opened < at <= closed)
+        durations = [ended - began for began, ended in done if opened < ended <= closed]
     finally:
         stop.set()
         _finished, running = await asyncio.wait(tasks, timeout=drain_s)
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)
-    if errors and count == 0:
+    if errors and not durations:
         raise DriveError(f"every round failed: {errors[0]}")
-    return Window(count=count, seconds=closed - opened, errors=errors)
+    return Window(
+        loops=len(actions),
+        seconds=closed - opened,
+        durations=durations,
+        errors=errors,
+    )
 
 
 # -- an open loop: latency at a fixed arrival rate ------------------------------
