@@ -308,7 +308,8 @@ def _audit_count(database: Database, action: str, object_id: str) -> int:
 
 def _count(database: Database, model: type, *where: object) -> int:
     with database.read() as session:
-        return session.exec(select(func.count()).select_from(model).where(*where)).one()  # type: ignore[arg-type]
+        query = select(func.count()).select_from(model)
+        return session.exec(query.where(*where)).one()  # type: ignore[arg-type]
 
 
 async def test_open_task_twice_writes_one_task(
