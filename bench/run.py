@@ -375,10 +375,10 @@ class Run:
         target_s = 300 * scale.burst / 5000
         # Waiting past the target at least, so a lower bound is a miss.
         wait_s = max(scale.burst_timeout_s, target_s * 1.1)
-        while time.monotonic() - started < wait_s:
+        while True:
             seen = await asyncio.to_thread(visible)
             samples.append((time.monotonic() - started, seen))
-            if seen >= registered:
+            if seen >= registered or time.monotonic() - started >= wait_s:
                 break
             worker.check()
             await asyncio.sleep(0.25)
