@@ -47,7 +47,10 @@ def _write_session(database: DatabaseDep) -> Iterator[Session]:
 
 
 ReadSession = Annotated[Session, Depends(_read_session)]
-WriteSession = Annotated[Session, Depends(_write_session)]
+# Committed when the handler returns, before the response is sent: a page
+# the browser is redirected to must see the change (a new login session, a
+# disabled account), and a failed commit must not follow a reported success.
+WriteSession = Annotated[Session, Depends(_write_session, scope="function")]
 
 
 @dataclass(frozen=True)
