@@ -28,6 +28,9 @@ def environment(locale: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates ship with the code: checking their files for changes on
+        # every render costs each page view for nothing.
+        auto_reload=False,
     )
     # The i18n extension adds this method at run time; mypy cannot see it.
     install = env.install_gettext_translations  # type: ignore[attr-defined]
