@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -418,14 +418,7 @@ def _registration_form(
     )
 
 
-@router.post("/complaints/new")
-async def register_complaint(
-    request: Request,
-    actor: CurrentActor,
-    database: DatabaseDep,
-    temporal: TemporalDep,
-    task_queue: TaskQueueDep,
-    locale: Locale,
+def _registration_values(
     channel: Annotated[str, Form()] = "",
     complainant_name: Annotated[str, Form()] = "",
     complainant_phone: Annotated[str, Form()] = "",
@@ -436,10 +429,9 @@ async def register_complaint(
     facts: Annotated[str, Form()] = "",
     clues: Annotated[str, Form()] = "",
     idempotency_key: Annotated[str, Form(max_length=80)] = "",
-) -> Response:
-    """Register a complaint on receipt (art. 75); the case page follows."""
-    require_staff(actor)
-    values: dict[str, Any] = {
+) -> dict[str, Any]:
+    """The registration form as typed, to register or to show again."""
+    return {
         "channel": channel,
         "complainant_name": complainant_name,
         "complainant_phone": complainant_phone,
@@ -452,6 +444,23 @@ async def register_complaint(
         # A form sent without its key (an old page) still registers once.
         "idempotency_key": idempotency_key or uuid.uuid4().hex,
     }
+
+
+RegistrationValues = Annotated[dict[str, Any], Depends(_registration_values)]
+
+
+@router.post("/complaints/new")
+async def register_complaint(
+    request: Request,
+    actor: CurrentActor,
+    database: DatabaseDep,
+    temporal: TemporalDep,
+    task_queue: TaskQueueDep,
+    locale: Locale,
+    values: RegistrationValues,
+) -> Response:
+    """Register a complaint on receipt (art. 75); the case page follows."""
+    require_staff(actor)
     try:
         registered = await casework.register(
             database, temporal, task_queue, _registration_form(values), actor
@@ -535,29 +544,10 @@ async def public_complaint(
     task_queue: TaskQueueDep,
     locale: Locale,
     settings: SettingsDep,
-    complainant_name: Annotated[str, Form()] = "",
-    complainant_phone: Annotated[str, Form()] = "",
-    complainant_address: Annotated[str, Form()] = "",
-    anonymous: Annotated[bool, Form()] = False,
-    compound_id: Annotated[str, Form()] = "",
-    category: Annotated[str, Form()] = "",
-    facts: Annotated[str, Form()] = "",
-    clues: Annotated[str, Form()] = "",
-    idempotency_key: Annotated[str, Form(max_length=80)] = "",
+    values: RegistrationValues,
 ) -> Response:
     """Register a resident's complaint; the page shows only the case number."""
-    values: dict[str, Any] = {
-        "channel": Channel.WEBSITE.value,
-        "complainant_name": complainant_name,
-        "complainant_phone": complainant_phone,
-        "complainant_address": complainant_address,
-        "anonymous": anonymous,
-        "compound_id": compound_id,
-        "category": category,
-        "facts": facts,
-        "clues": clues,
-        "idempotency_key": idempotency_key or uuid.uuid4().hex,
-    }
+    values = {**values, "channel": Channel.WEBSITE.value}
     context: dict[str, Any] = {"values": values, "errors": {}}
     status_code = 200
     try:
