@@ -46,8 +46,12 @@ class Actor:
         return organisation.path.startswith(self.jurisdiction.path)
 
 
-def load_actor(session: Session, user: User) -> Actor:
-    organisation = session.get(Organisation, user.organisation_id)
+def load_actor(
+    session: Session, user: User, organisation: Organisation | None = None
+) -> Actor:
+    """The user as an actor; `organisation` is theirs when already at hand."""
+    if organisation is None:
+        organisation = session.get(Organisation, user.organisation_id)
     assert organisation is not None
     jurisdiction = organisation
     # Department staff serve the whole area of the government they belong to

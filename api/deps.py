@@ -27,13 +27,22 @@ FORM_EXPIRED = N_(
     "The form has expired or did not come from this site. "
     "Reload the page and try again."
 )
-FORM_EXPIRED = N_(
-    "The form has expired or did not come from this site. "
-    "Reload the page and try again."
-)
 
-DatabaseDep = Annotated[Database, Depends(get_database)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# FastAPI runs a plain `def` dependency in its thread pool: a hop to another
+# thread and back for every request. What only returns an object already at
+# hand is `async def` instead; tests override these two.
+async def app_database() -> Database:
+    """The process's database (`store.db.get_database`)."""
+    return get_database()
+
+
+async def app_settings() -> Settings:
+    return get_settings()
+
+
+DatabaseDep = Annotated[Database, Depends(app_database)]
+SettingsDep = Annotated[Settings, Depends(app_settings)]
 
 
 def _read_session(database: DatabaseDep) -> Iterator[Session]:
@@ -68,8 +77,8 @@ def _lookup(database: Database, token: str | None) -> tuple[Actor, str] | None:
         found = find_session(session, token)
         if found is None:
             return None
-        web_session, user = found
-        return load_actor(session, user), web_session.csrf_token
+        web_session, user, organisation = found
+        return load_actor(session, user, organisation), web_session.csrf_token
 
 
 async def resolve_auth(request: Request, database: DatabaseDep) -> Auth:
@@ -107,7 +116,7 @@ async def csrf_protect(request: Request, auth: AuthDep) -> None:
         raise NotAllowed(FORM_EXPIRED)
 
 
-def current_actor(auth: AuthDep) -> Actor:
+async def current_actor(auth: AuthDep) -> Actor:
     if auth.actor is None:
         raise NotSignedIn(N_("Please sign in."))
     return auth.actor
@@ -116,14 +125,14 @@ def current_actor(auth: AuthDep) -> Actor:
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 
 
-def optional_actor(auth: AuthDep) -> Actor | None:
+async def optional_actor(auth: AuthDep) -> Actor | None:
     return auth.actor
 
 
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def request_locale(request: Request, auth: AuthDep) -> str:
+def locale_for(request: Request, auth: Auth) -> str:
     """The language of this response: switch cookie, user, browser, Chinese."""
     return (
         normalise(request.cookies.get(LANG_COOKIE))
@@ -131,6 +140,10 @@ def request_locale(request: Request, auth: AuthDep) -> str:
         or from_accept_language(request.headers.get("accept-language"))
         or DEFAULT_LOCALE
     )
+
+
+async def request_locale(request: Request, auth: AuthDep) -> str:
+    return locale_for(request, auth)
 
 
 Locale = Annotated[str, Depends(request_locale)]

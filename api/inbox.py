@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from api.access import Actor
@@ -84,30 +86,27 @@ def _category_name(category: str, language: str) -> str:
         return category
 
 
-def _names(session: Session, user_ids: set[int | None]) -> dict[int, str]:
-    wanted = [user_id for user_id in user_ids if user_id is not None]
-    if not wanted:
-        return {}
-    rows = session.exec(
-        select(User.id, User.display_name).where(col(User.id).in_(wanted))
-    ).all()
-    return {user_id: name for user_id, name in rows if user_id is not None}
-
-
 def inbox(
     session: Session,
     actor: Actor,
     wanted: InboxFilter,
     now: datetime,
     language: str = "zh",
+    calendar: WorkingCalendar | None = None,
 ) -> InboxPage:
-    """One page of the actor's tasks, soonest due first."""
-    calendar = load_calendar(session)
+    """One page of the actor's tasks, soonest due first.
+
+    A page shows a handful of rows, so the rows are read as plain columns in
+    one query (no ORM objects) and counted only when the page is full.
+    """
+    if calendar is None:
+        calendar = load_calendar(session)
     query = (
-        select(Task, Case.category, Compound.name, Deadline)
+        sa_select(*_COLUMNS)
         .join(Case, col(Case.id) == col(Task.case_id))
         .join(Compound, col(Compound.id) == col(Case.compound_id), isouter=True)
         .join(Deadline, col(Deadline.id) == col(Task.deadline_id), isouter=True)
+        .join(_HOLDER, col(_HOLDER.id) == col(Task.assignee_id), isouter=True)
     )
     if wanted.status in {s.value for s in TaskStatus}:
         query = query.where(col(Task.status) == wanted.status)
@@ -141,57 +140,97 @@ def inbox(
         query = query.where(
             col(Task.due_at) > now, col(Task.due_at) <= at_risk_limit(now, calendar)
         )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
     size = max(1, min(wanted.size, MAX_PAGE_SIZE))
     page = max(1, wanted.page)
     # Remaining working days never decrease as the due date gets later, so
     # sorting by the due instant is sorting by remaining working days too.
-    rows = session.exec(
+    rows = session.execute(
         query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
         .offset((page - 1) * size)
         .limit(size)
     ).all()
+    if page == 1 and len(rows) < size:
+        total = len(rows)  # everything is on this first page
+    else:
+        total = session.execute(
+            sa_select(func.count()).select_from(query.subquery())
+        ).scalar_one()
     today = now.astimezone(SHANGHAI).date()
-    holders = _names(session, {task.assignee_id for task, *_ in rows})
+    due_days: dict[date, tuple[int, str]] = {}
     items = []
-    for task, category, compound, deadline in rows:
-        holder = holders.get(task.assignee_id or 0)
+    for row in rows:
         item: dict[str, Any] = {
-            "task_id": task.id,
-            "case_ref": task.case_ref,
-            "procedure": task.procedure,
-            "step": task.step,
-            "step_name": _step_name(task.step, language),
-            "status": task.status.value,
-            "version": task.version,
-            "assignee": holder or "",
-            "category": category,
-            "category_name": _category_name(category, language),
-            "compound": compound or "",
-            "due_at": task.due_at.isoformat() if task.due_at else None,
+            "task_id": row.id,
+            "case_ref": row.case_ref,
+            "procedure": row.procedure,
+            "step": row.step,
+            "step_name": _step_name(row.step, language),
+            "status": str(row.status),
+            "version": row.version,
+            "assignee": row.holder or "",
+            "category": row.category,
+            "category_name": _category_name(row.category, language),
+            "compound": row.compound or "",
+            "due_at": _instant(row.due_at),
             "due_date": None,
             "remaining_working_days": None,
             "urgency": "normal",
             "deadline": None,
         }
-        if deadline is not None:
-            item["due_date"] = deadline.due_date.isoformat()
-            item["remaining_working_days"] = (
-                remaining_including(today, deadline.due_date, calendar)
-                if deadline.due_date >= today
-                else -remaining_including(
-                    deadline.due_date + timedelta(days=1), today, calendar
-                )
-            )
-            item["urgency"] = urgency(now, deadline.due_date, calendar).value
+        due_date: date | None = row.due_date
+        if due_date is not None:
+            if due_date not in due_days:
+                due_days[due_date] = _days_left(now, today, due_date, calendar)
+            remaining, urgent = due_days[due_date]
+            item["due_date"] = due_date.isoformat()
+            item["remaining_working_days"] = remaining
+            item["urgency"] = urgent
             item["deadline"] = {
-                "kind": deadline.kind,
-                "amount": deadline.amount,
-                "basis": deadline.basis,
-                "basis_label": basis_label(deadline.basis, language),
-                "provisional": deadline.provisional,
-                "original_due_date": deadline.original_due_date.isoformat(),
-                "skipped": json.loads(deadline.skipped),
+                "kind": row.kind,
+                "amount": row.amount,
+                "basis": row.basis,
+                "basis_label": basis_label(row.basis, language),
+                "provisional": row.provisional,
+                "original_due_date": row.original_due_date.isoformat(),
+                "skipped": json.loads(row.skipped),
             }
         items.append(item)
     return InboxPage(items=items, total=total, page=page, size=size)
+
+
+_HOLDER = aliased(User, name="holder")
+# What an inbox row shows, the assignee's name among it.
+_COLUMNS: tuple[Any, ...] = (
+    col(Task.id),
+    col(Task.case_ref),
+    col(Task.procedure),
+    col(Task.step),
+    col(Task.status),
+    col(Task.version),
+    col(Task.due_at),
+    col(Case.category),
+    col(Compound.name).label("compound"),
+    col(Deadline.due_date),
+    col(Deadline.kind),
+    col(Deadline.amount),
+    col(Deadline.basis),
+    col(Deadline.provisional),
+    col(Deadline.original_due_date),
+    col(Deadline.skipped),
+    col(_HOLDER.display_name).label("holder"),
+)
+
+
+def _instant(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _days_left(
+    now: datetime, today: date, due_date: date, calendar: WorkingCalendar
+) -> tuple[int, str]:
+    """Working days left (negative: overdue by) and the urgency of a due date."""
+    if due_date >= today:
+        remaining = remaining_including(today, due_date, calendar)
+    else:
+        remaining = -remaining_including(due_date + timedelta(days=1), today, calendar)
+    return remaining, urgency(now, due_date, calendar).value

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import Auth, csrf_protect, request_locale
+from api.deps import Auth, csrf_protect, locale_for
 from api.errors import NotSignedIn, UserFacingError
 from api.routes import audit, calendar, complaints, deadlines, directory, tasks
 from ui import pages, pages_casework
@@ -30,7 +30,7 @@ def _locale_of(request: Request) -> str:
     # Handlers cannot take dependencies; the auth the request resolved (if it
     # got that far) is on its state.
     auth = getattr(request.state, "auth", None) or Auth(actor=None, csrf_token="")
-    return request_locale(request, auth)
+    return locale_for(request, auth)
 
 
 async def user_facing_error(request: Request, error: Exception) -> Response:

@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, delete, select
 
-from store.models import User, WebSession
+from store.models import Organisation, User, WebSession
 from store.types import utcnow
 
 SESSION_COOKIE = "wuye_session"
@@ -65,19 +65,25 @@ def open_session(session: Session, user: User, hours: int) -> OpenedSession:
     return OpenedSession(token=token, csrf_token=csrf)
 
 
-def find_session(session: Session, token: str) -> tuple[WebSession, User] | None:
-    """The live session and its active user for a cookie token, if any."""
+def find_session(
+    session: Session, token: str
+) -> tuple[WebSession, User, Organisation] | None:
+    """The live session, its active user and the user's organisation.
+
+    One query: every request asks this before anything else.
+    """
     row = session.exec(
-        select(WebSession, User)
+        select(WebSession, User, Organisation)
         .join(User, col(User.id) == col(WebSession.user_id))
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
         .where(WebSession.id == _token_id(token))
     ).first()
     if row is None:
         return None
-    web_session, user = row
+    web_session, user, organisation = row
     if web_session.expires_at <= utcnow() or not user.is_active:
         return None
-    return web_session, user
+    return web_session, user, organisation
 
 
 def close_session(session: Session, token: str) -> None:

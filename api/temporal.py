@@ -49,12 +49,12 @@ async def _connect_from_settings() -> Client:
 _connection = TemporalConnection(_connect_from_settings)
 
 
-def get_temporal() -> TemporalConnection:
+async def get_temporal() -> TemporalConnection:
     """The process's connection to Temporal."""
     return _connection
 
 
-def get_task_queue() -> str:
+async def get_task_queue() -> str:
     return get_settings().temporal_task_queue
 
 

@@ -10,6 +10,7 @@ holiday regulation, and every day of it is marked provisional (暂定).
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -209,6 +210,12 @@ class WorkingCalendar:
     _days: dict[int, tuple[int, tuple[DayStatus, ...]]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # Year -> working days from 1 January up to and including each day, so
+    # that counting the working days of any span costs two lookups (inboxes
+    # count them for every row they show).
+    _working_so_far: dict[int, tuple[int, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "schedules", dict(sorted(self.schedules.items())))
@@ -232,12 +239,33 @@ class WorkingCalendar:
 
     def day_status(self, day: date) -> DayStatus:
         """Return whether the day is a working day, and why."""
-        year = self._days.get(day.year)
-        if year is None:
-            year = (date(day.year, 1, 1).toordinal(), self._build_year(day.year))
-            self._days[day.year] = year
-        first_ordinal, days = year
+        first_ordinal, days = self._year(day.year)
         return days[day.toordinal() - first_ordinal]
+
+    def working_days_between(self, after: date, through: date) -> int:
+        """Count the working days after `after` up to and including `through`."""
+        if through <= after:
+            return 0
+        count = self._working_through(through) - self._working_through(after)
+        for year in range(after.year, through.year):
+            count += self._working_through(date(year, 12, 31))
+        return count
+
+    def _working_through(self, day: date) -> int:
+        counts = self._working_so_far.get(day.year)
+        if counts is None:
+            _, days = self._year(day.year)
+            counts = tuple(itertools.accumulate(int(d.working) for d in days))
+            self._working_so_far[day.year] = counts
+        return counts[day.timetuple().tm_yday - 1]
+
+    def _year(self, year: int) -> tuple[int, tuple[DayStatus, ...]]:
+        # Built on first use; two threads racing here build the same tuple.
+        found = self._days.get(year)
+        if found is None:
+            found = (date(year, 1, 1).toordinal(), self._build_year(year))
+            self._days[year] = found
+        return found
 
     def is_working_day(self, day: date) -> bool:
         """Tell whether the day is a working day."""

@@ -264,12 +264,7 @@ def next_working_day(day: date, calendar: WorkingCalendar) -> date:
 
 def count_working_days(after: date, through: date, calendar: WorkingCalendar) -> int:
     """Count the working days after `after` up to and including `through`."""
-    count, day = 0, after + _ONE_DAY
-    while day <= through:
-        if calendar.is_working_day(day):
-            count += 1
-        day += _ONE_DAY
-    return count
+    return calendar.working_days_between(after, through)
 
 
 def remaining_working_days(today: date, due: date, calendar: WorkingCalendar) -> int:

@@ -21,10 +21,11 @@ from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
+from api.deps import app_database  # noqa: E402
 from api.main import create_app  # noqa: E402
 from api.security import ANON_CSRF_COOKIE  # noqa: E402
 from store.calendars import import_packaged_schedules  # noqa: E402
-from store.db import Database, get_database  # noqa: E402
+from store.db import Database  # noqa: E402
 from store.migrate import upgrade  # noqa: E402
 from store.models import CaseSequence, User  # noqa: E402
 from wuye.seed import DEMO_PASSWORD, seed  # noqa: E402
@@ -138,7 +139,7 @@ class Browser(TestClient):
 def make_client(database: Database) -> Iterator[object]:
     """Make clients of an app bound to the test database."""
     app = create_app()
-    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[app_database] = lambda: database
     clients: list[Browser] = []
 
     def make(username: str | None = None, *, https: bool = False) -> Browser:

@@ -199,6 +199,7 @@ def inbox_context(
             filter_error = gettext(locale, N_("Write the date as YYYY-MM-DD."))
     step = query.step if query.step in {s.value for s in Step} else None
     at = now()
+    calendar = load_calendar(session)
 
     def page_of(scope: str, page: int) -> InboxPage:
         wanted = InboxFilter(
@@ -210,7 +211,7 @@ def inbox_context(
             page=max(1, page),
             size=PAGE_SIZE,
         )
-        return inbox(session, actor, wanted, at, language)
+        return inbox(session, actor, wanted, at, language, calendar)
 
     mine = page_of("mine", query.page)
     queue = page_of("group", query.queue_page)

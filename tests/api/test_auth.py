@@ -5,12 +5,13 @@ from collections.abc import Callable
 import pytest
 from sqlmodel import select
 
+from api.deps import app_settings
 from api.main import all_routes
 from api.security import SESSION_COOKIE
 from store.db import Database
 from store.models import AuditEvent, User, WebSession
 from tests.conftest import Browser, user_id
-from wuye.settings import Settings, get_settings
+from wuye.settings import Settings
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -144,7 +145,7 @@ def test_session_cookie_flags(
 ) -> None:
     settings = Settings(WUYE_ENV=env, SECRET_KEY="s" * 40)
     client = make_client(https=True)
-    client.app.dependency_overrides[get_settings] = lambda: settings  # type: ignore[attr-defined]
+    client.app.dependency_overrides[app_settings] = lambda: settings  # type: ignore[attr-defined]
     client.get("/login")
 
     response = client.post(

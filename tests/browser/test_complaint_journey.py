@@ -25,9 +25,10 @@ from sqlmodel import col, select
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import app_database, app_settings
 from api.main import create_app
 from api.temporal import TemporalConnection, get_task_queue, get_temporal
-from store.db import Database, get_database
+from store.db import Database
 from store.models import Deadline, Task, TaskStatus
 from tests.browser.test_roles import (
     CHROMIUM,
@@ -39,7 +40,7 @@ from tests.browser.test_roles import (
 from tests.conftest import migrated, sqlite_url
 from tests.workflows.conftest import installed_binary, mail_settings
 from wuye.mailsink import start_sink
-from wuye.settings import Settings, get_settings
+from wuye.settings import Settings
 from wuye.worker import build_worker
 
 pytestmark = pytest.mark.browser
@@ -126,10 +127,10 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
 
     app = create_app()
     connection = TemporalConnection(connect)
-    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[app_database] = lambda: database
     app.dependency_overrides[get_temporal] = lambda: connection
     app.dependency_overrides[get_task_queue] = lambda: backend.task_queue
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.dependency_overrides[app_settings] = lambda: settings
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

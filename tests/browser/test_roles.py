@@ -15,8 +15,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from api.deps import app_database
 from api.main import create_app
-from store.db import get_database
 from tests.conftest import migrated, sqlite_url
 from wuye.seed import DEMO_PASSWORD, USERS
 from wuye.settings import VAR_DIR
@@ -49,7 +49,7 @@ def base_url() -> Iterator[str]:
     """The real app served over HTTP on a free local port."""
     database = migrated(sqlite_url())
     app = create_app()
-    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[app_database] = lambda: database
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")

@@ -7,10 +7,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from api.deps import app_database
 from api.main import create_app
 from api.security import ANON_CSRF_COOKIE
 from api.temporal import TemporalConnection, get_task_queue, get_temporal
-from store.db import Database, get_database
+from store.db import Database
 from tests.workflows.conftest import (  # noqa: F401 (fixtures used here)
     env,
     mail_settings,
@@ -68,7 +69,7 @@ async def casework(
     host, port, _folder = smtp_sink
     app = create_app()
     async with new_worker(env.client, mail_settings(host, port), database) as queue:
-        app.dependency_overrides[get_database] = lambda: database
+        app.dependency_overrides[app_database] = lambda: database
         connection = TemporalConnection.of(env.client)
         app.dependency_overrides[get_temporal] = lambda: connection
         app.dependency_overrides[get_task_queue] = lambda: queue

@@ -113,3 +113,15 @@ def test_explain_mentions_due_date_in_both_languages(start, amount, kind):
         assert deadline.due_date.isoformat() in text
         assert "\n" not in text
         assert ("暂定" in text or "provisional" in text) is deadline.provisional
+
+
+@examples
+@given(after=starts, span=st.integers(min_value=-10, max_value=800))
+def test_counting_a_span_agrees_with_looking_at_each_day(after, span):
+    through = after + timedelta(days=span)
+    one_by_one = sum(
+        CALENDAR.is_working_day(after + timedelta(days=offset))
+        for offset in range(1, span + 1)
+    )
+
+    assert CALENDAR.working_days_between(after, through) == one_by_one
