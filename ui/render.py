@@ -12,9 +12,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
 
 from domain.deadlines import basis_label
-from ui.i18n import LOCALES, short, translations
+from ui.i18n import LOCALES, N_, short, translations
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -38,7 +39,58 @@ def environment(locale: str) -> Environment:
     env.globals["locales"] = LOCALES
     language = short(locale)
     env.filters["basis"] = lambda basis: basis_label(basis, language)
+    words = DeadlineWords(locale)
+    env.globals["kind_words"] = words.kind
+    env.globals["period"] = words.period
+    env.globals["remaining"] = words.remaining
     return env
+
+
+_KINDS = {
+    "working_days": N_("working days"),
+    "calendar_days": N_("calendar days"),
+    "months": N_("months"),
+    "years": N_("years"),
+}
+_FIXED_DATE = N_("fixed date")
+_LEFT = N_("%(n)s working days left")
+_LATE = N_("overdue by %(n)s working days")
+
+
+class DeadlineWords:
+    """How a deadline reads in one language: its kind, period and days left.
+
+    Plain functions rather than template macros: an inbox shows these for
+    every row, and a macro with a translation per call is the slower part
+    of rendering it.
+    """
+
+    def __init__(self, locale: str) -> None:
+        gettext = translations(locale).gettext
+        self._kinds = {kind: gettext(words) for kind, words in _KINDS.items()}
+        self._fixed_date = gettext(_FIXED_DATE)
+        self._left = gettext(_LEFT)
+        self._late = gettext(_LATE)
+        self._language = short(locale)
+        self._space = " " if locale == "en" else ""
+
+    def kind(self, kind: str) -> str:
+        """The words of a period kind (procedures §1): working days, months..."""
+        return self._kinds.get(kind, self._fixed_date)
+
+    def period(self, amount: int, kind: str, basis: str) -> str:
+        """Amount, kind and legal basis, e.g. 7个工作日 · 《工作指引》第76条."""
+        label = basis_label(basis, self._language)
+        return f"{amount}{self._space}{self.kind(kind)} · {label}"
+
+    def remaining(self, days: int | None) -> Markup:
+        """Working days left, or a red "overdue by" when negative."""
+        if days is None:
+            return Markup("")
+        if days < 0:
+            late = escape(self._late % {"n": -days})
+            return Markup(f'<span class="late">{late}</span>')
+        return escape(self._left % {"n": days})
 
 
 def render(
