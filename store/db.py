@@ -4,13 +4,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from threading import Lock
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from wuye.settings import get_settings
+
+# How long a writer waits for SQLite's write lock before it gives up.
+BUSY_TIMEOUT_S = 30
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -20,7 +25,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
     cursor.close()
 
 
@@ -42,7 +47,9 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.reader = self._sqlite_engine(url, immediate=False)
             self.writer = self._sqlite_engine(url, immediate=True)
+            self._turn: Lock | None = Lock()
         else:
+            self._turn = None
             self.reader = self.writer = create_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=20
             )
@@ -50,7 +57,8 @@ class Database:
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}
+            url,
+            connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S},
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -74,13 +82,30 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session that commits when the block ends without an error."""
-        with Session(self.writer) as session:
+        with self._writers_turn(), Session(self.writer) as session:
             try:
                 yield session
                 session.commit()
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def _writers_turn(self) -> Iterator[None]:
+        if self._turn is None:
+            yield
+            return
+        # A plain lock, not an RLock: a web request's session may be opened
+        # and closed by different threads of the pool. The wait is bounded
+        # like SQLite's own busy timeout.
+        if not self._turn.acquire(timeout=BUSY_TIMEOUT_S):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, Exception("database is locked")
+            )
+        try:
+            yield
+        finally:
+            self._turn.release()
 
     def dispose(self) -> None:
         self.reader.dispose()
