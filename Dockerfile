@@ -49,6 +49,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     WUYE_ENV=production
 
+# uvicorn's worker processes: one Python process runs one request's code at a
+# time, so a web container runs as many as it has cores.
+ENV WEB_CONCURRENCY=2
+
 WORKDIR /app
 USER wuye
 

@@ -39,7 +39,7 @@ class ComplaintActivities:
         with self.database.write() as session:
             case = case_by_ref(session, change.case_ref)
             assert case.id is not None
-            event = add_case_event(
+            event_id = add_case_event(
                 session,
                 case_id=case.id,
                 kind=change.event,
@@ -47,7 +47,7 @@ class ComplaintActivities:
                 details=change.details,
                 dedupe_key=change.dedupe_key,
             )
-            if event is None:
+            if event_id is None:
                 return  # a retry: applied already
             if change.status is not None:
                 case.status = change.status

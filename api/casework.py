@@ -597,12 +597,12 @@ def _note_event(
         case = case_for(session, actor, ref)
         require_case_worker(actor, case)
         assert case.id is not None
-        event = add_case_event(
+        event_id = add_case_event(
             session, case_id=case.id, kind=kind, actor_id=actor.id, details=details
         )
-        assert event is not None and event.id is not None
+        assert event_id is not None
         session.expunge(case)
-        return case, event.id
+        return case, event_id
 
 
 async def _update(

@@ -38,6 +38,7 @@ from bench.drive import Person, Window
 from bench.report import Figure, Report, Target
 from bench.scale import SCALES, Scale, default_scale, size_label
 from bench.stack import (
+    WEB_PROCESSES,
     Child,
     CpuMeter,
     Stack,
@@ -531,7 +532,8 @@ class Run:
         service = median(alone)
         self.report.note(
             f"{kind} {rows} rows: one view at a time {service:.1f} ms (median of"
-            f" {len(alone)}: at most {1000 / service:.0f} views/s from one process);"
+            f" {len(alone)}: at most {1000 / service:.0f} views/s from each of"
+            f" {WEB_PROCESSES} web processes);"
             f" {len(latencies.millis)} views at {scale.inbox_rate:g}/s: p50"
             f" {latencies.percentile(50):.1f} ms, p95 {p95:.1f} ms, p99"
             f" {latencies.percentile(99):.1f} ms, max"

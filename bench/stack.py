@@ -21,6 +21,8 @@ from temporalio.client import Client
 
 HOST = "127.0.0.1"
 PYTHON = sys.executable
+# Web worker processes, as the Dockerfile's WEB_CONCURRENCY runs them.
+WEB_PROCESSES = 2
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -154,7 +156,12 @@ class Stack:
         return child, f"{HOST}:{port}"
 
     def web(self, name: str, env: dict[str, str]) -> tuple[Child, str]:
-        """The web app under uvicorn, as the Dockerfile runs it (one process)."""
+        """The web app under uvicorn, as the Dockerfile runs it.
+
+        With WEB_PROCESSES worker processes, the Dockerfile's WEB_CONCURRENCY:
+        one Python process runs one request's code at a time, and the machine
+        has more cores than one.
+        """
         port = free_port()
         child = self.start(
             name,
@@ -168,6 +175,8 @@ class Stack:
                 "--port",
                 str(port),
                 "--proxy-headers",
+                "--workers",
+                str(WEB_PROCESSES),
             ],
             env,
         )
@@ -233,14 +242,39 @@ async def wait_for_web(child: Child, base_url: str, within: float = 60) -> None:
     raise StackError(f"{child.name} did not answer at {base_url}\n{child.tail()}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process so far (Linux /proc)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int, *, children: bool = True) -> float:
+    """User plus system CPU time so far of a process and its children (Linux).
+
+    A web server with several worker processes is one figure: its master and
+    the workers it started.
+    """
+    total = 0.0
+    for member in _tree(pid) if children else [pid]:
+        try:
+            with open(f"/proc/{member}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended in the meantime
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        member = pending.pop()
+        found.append(member)
+        try:
+            tasks = os.listdir(f"/proc/{member}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{member}/task/{task}/children") as children:
+                    pending.extend(int(child) for child in children.read().split())
+            except OSError:
+                continue
+    return found
 
 
 class CpuMeter:
@@ -248,20 +282,25 @@ class CpuMeter:
 
     def __init__(self, children: list[Child]) -> None:
         self.pids = {child.name: child.pid for child in children}
-        self.pids["bench driver"] = os.getpid()
+        # The driver's children are the services, each measured on its own.
+        self.driver = "bench driver"
+        self.pids[self.driver] = os.getpid()
         self.used = dict.fromkeys(self.pids, 0.0)
         self.seconds = 0.0
         self._began: dict[str, float] = {}
         self._at = 0.0
 
     def start(self) -> None:
-        self._began = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._began = {name: self._cpu(name) for name in self.pids}
         self._at = time.monotonic()
 
     def stop(self) -> None:
         self.seconds += time.monotonic() - self._at
-        for name, pid in self.pids.items():
-            self.used[name] += cpu_seconds(pid) - self._began[name]
+        for name in self.pids:
+            self.used[name] += self._cpu(name) - self._began[name]
+
+    def _cpu(self, name: str) -> float:
+        return cpu_seconds(self.pids[name], children=name != self.driver)
 
     def summary(self) -> str:
         if self.seconds <= 0:

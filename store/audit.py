@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from store.models import AuditEvent
@@ -56,14 +56,19 @@ def record(
     object_id: str | int,
     details: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append an event in the caller's transaction, after the current head."""
-    if session.get_bind().dialect.name == "postgresql":
+    """Append an event in the caller's transaction, after the current head.
+
+    Plain statements rather than the ORM's unit of work: the entry is
+    written inside the database's write lock, which the shorter holds.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
         # Appenders queue here until the transaction ends, so each reads the
         # head its predecessor wrote. SQLite gets the same from BEGIN IMMEDIATE.
-        session.exec(text("SELECT pg_advisory_xact_lock(7460001)"))  # type: ignore[call-overload]
-    head = session.exec(
+        connection.execute(text("SELECT pg_advisory_xact_lock(7460001)"))
+    head = connection.execute(
         select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
-    ).first()
+    ).scalar()
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor_id,
@@ -83,8 +88,21 @@ def record(
         details=event.details,
         prev_hash=event.prev_hash,
     )
-    session.add(event)
-    session.flush()
+    written = connection.execute(
+        insert(AuditEvent)
+        .values(
+            at=event.at,
+            actor_id=event.actor_id,
+            action=event.action,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            details=event.details,
+            prev_hash=event.prev_hash,
+            hash=event.hash,
+        )
+        .returning(col(AuditEvent.id))
+    )
+    event.id = written.scalar_one()
     return event
 
 

@@ -4,12 +4,14 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from domain.complaints import CASE_REFERENCE_PREFIX, case_reference
 from store import audit
 from store.models import Case, CaseEvent, CaseSequence, Party
+from store.types import utcnow
 
 # Cases in these states are over: a new complaint is no repeat of them.
 CLOSED_STATUSES = ("closed",)
@@ -18,18 +20,23 @@ CLOSED_STATUSES = ("closed",)
 def next_reference(session: Session, year: int) -> str:
     """Allocate the next case number of `year`, in the caller's transaction."""
     for _ in range(3):
-        row = session.exec(
-            select(CaseSequence)
-            .where(
-                CaseSequence.prefix == CASE_REFERENCE_PREFIX, CaseSequence.year == year
+        # One statement that counts on and reads back: it holds the row (and
+        # on SQLite the write lock) for no longer than the increment.
+        last = (
+            session.connection()
+            .execute(
+                update(CaseSequence)
+                .where(
+                    col(CaseSequence.prefix) == CASE_REFERENCE_PREFIX,
+                    col(CaseSequence.year) == year,
+                )
+                .values(last=col(CaseSequence.last) + 1)
+                .returning(col(CaseSequence.last))
             )
-            .with_for_update()
-        ).first()
-        if row is not None:
-            row.last += 1
-            session.add(row)
-            session.flush()
-            return case_reference(year, row.last)
+            .scalar()
+        )
+        if last is not None:
+            return case_reference(year, last)
         try:
             # The first case of the year: two first cases may race to create
             # the row; the loser reads the winner's row on its next turn.
@@ -58,24 +65,35 @@ def add_case_event(
     details: Mapping[str, object] | None = None,
     actor_id: int | None = None,
     dedupe_key: str | None = None,
-) -> CaseEvent | None:
-    """Append to a case's timeline; a repeated dedupe key adds nothing."""
+) -> int | None:
+    """Append to a case's timeline and return the event's id.
+
+    A repeated dedupe key adds nothing and gives None. Written with plain
+    statements in the caller's transaction: every activity and registration
+    appends here, inside SQLite's one-writer-at-a-time lock.
+    """
+    connection = session.connection()
     if dedupe_key is not None:
-        seen = session.exec(
+        seen = connection.execute(
             select(CaseEvent.id).where(CaseEvent.dedupe_key == dedupe_key)
         ).first()
         if seen is not None:
             return None
-    event = CaseEvent(
-        case_id=case_id,
-        kind=kind,
-        actor_id=actor_id,
-        details=json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True),
-        dedupe_key=dedupe_key,
+    written = connection.execute(
+        insert(CaseEvent)
+        .values(
+            case_id=case_id,
+            at=utcnow(),
+            kind=kind,
+            actor_id=actor_id,
+            details=json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True),
+            dedupe_key=dedupe_key,
+        )
+        .returning(col(CaseEvent.id))
     )
-    session.add(event)
-    session.flush()
-    return event
+    event_id = written.scalar_one()
+    assert event_id is not None
+    return event_id
 
 
 def open_repeats(

@@ -1,11 +1,13 @@
 """Engines and sessions for the read model, on SQLite or PostgreSQL."""
 
+import fcntl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -29,13 +31,75 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _locked() -> OperationalError:
+    return OperationalError("BEGIN IMMEDIATE", None, Exception("database is locked"))
+
+
+class WriterTurn:
+    """One SQLite writer at a time, handed over without SQLite's sleeps.
+
+    SQLite lets one transaction write at a time, and a writer that finds the
+    lock taken sleeps in SQLite's busy handler in steps of up to 100 ms: under
+    load, writers sleep while the lock is free. So writers take their turn
+    here first, threads of one process on a lock and processes (web workers,
+    the Temporal worker) on an advisory lock of a file beside the database.
+    Either wait is bounded like SQLite's own.
+    """
+
+    def __init__(self, database_file: Path | None) -> None:
+        self._threads = Lock()
+        self._path = Path(f"{database_file}.writer") if database_file else None
+        self._file: BinaryIO | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        # A plain lock, not an RLock: a web request's session may be opened
+        # and closed by different threads of the pool.
+        if not self._threads.acquire(timeout=BUSY_TIMEOUT_S):
+            raise _locked()
+        try:
+            if self._path is None:
+                yield
+                return
+            if self._file is None:
+                self._file = self._path.open("ab")
+            self._take_file(self._file, deadline)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    @staticmethod
+    def _take_file(file: BinaryIO, deadline: float) -> None:
+        pause = 0.0002
+        while True:
+            try:
+                fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise _locked() from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.002)
+
+    def close(self) -> None:
+        with self._threads:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+
 class Database:
     """The read model's engines: one for reading, one for writing.
 
     On SQLite a write transaction must take the write lock when it begins
     (`BEGIN IMMEDIATE`); a deferred one that read first would fail when
     another writer committed in between. Reads stay deferred so they never
-    queue behind writers. PostgreSQL needs no such care: both are one engine.
+    queue behind writers, and writers take turns (`WriterTurn`). PostgreSQL
+    needs no such care: both are one engine.
     """
 
     def __init__(self, url: str) -> None:
@@ -43,11 +107,13 @@ class Database:
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         if self.is_sqlite:
             database = make_url(url).database
+            database_file = None
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                database_file = Path(database)
+                database_file.parent.mkdir(parents=True, exist_ok=True)
             self.reader = self._sqlite_engine(url, immediate=False)
             self.writer = self._sqlite_engine(url, immediate=True)
-            self._turn: Lock | None = Lock()
+            self._turn: WriterTurn | None = WriterTurn(database_file)
         else:
             self._turn = None
             self.reader = self.writer = create_engine(
@@ -94,20 +160,13 @@ class Database:
     def _writers_turn(self) -> Iterator[None]:
         if self._turn is None:
             yield
-            return
-        # A plain lock, not an RLock: a web request's session may be opened
-        # and closed by different threads of the pool. The wait is bounded
-        # like SQLite's own busy timeout.
-        if not self._turn.acquire(timeout=BUSY_TIMEOUT_S):
-            raise OperationalError(
-                "BEGIN IMMEDIATE", None, Exception("database is locked")
-            )
-        try:
-            yield
-        finally:
-            self._turn.release()
+        else:
+            with self._turn():
+                yield
 
     def dispose(self) -> None:
+        if self._turn is not None:
+            self._turn.close()
         self.reader.dispose()
         if self.writer is not self.reader:
             self.writer.dispose()

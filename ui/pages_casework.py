@@ -9,6 +9,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -185,6 +186,19 @@ def _pager(query: InboxQuery, parameter: str, shown: InboxPage) -> dict[str, Any
     }
 
 
+def _rows(page: InboxPage) -> list[SimpleNamespace]:
+    """The page's items as objects with attributes, for the templates."""
+    # Jinja reads `t.due_date` by trying an attribute first; on a dict that
+    # fails with an exception for every field of every row.
+    rows = []
+    for item in page.items:
+        row = SimpleNamespace(**item)
+        if item["deadline"] is not None:
+            row.deadline = SimpleNamespace(**item["deadline"])
+        rows.append(row)
+    return rows
+
+
 def inbox_context(
     session: Session, actor: Actor, locale: str, query: InboxQuery
 ) -> dict[str, Any]:
@@ -218,6 +232,8 @@ def inbox_context(
     return {
         "mine": mine,
         "queue": queue,
+        "mine_rows": _rows(mine),
+        "queue_rows": _rows(queue),
         "mine_pager": _pager(query, "page", mine),
         "queue_pager": _pager(query, "queue_page", queue),
         "filters": query,
