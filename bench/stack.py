@@ -204,6 +204,8 @@ def app_env(
         "TEMPORAL_ADDRESS": temporal_address,
         "TEMPORAL_NAMESPACE": "default",
         "TEMPORAL_TASK_QUEUE": task_queue,
+        # As workers run in production (wuye/worker.py).
+        "WORKFLOW_SANDBOX": "false",
         "MAIL_SINK_DIR": str(folder / "mail"),
         # Nothing listens here: no mail is due during a run (deadlines are
         # days away), and one that were would be retried, not lost.

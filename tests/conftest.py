@@ -16,6 +16,9 @@ _TMP = Path(tempfile.mkdtemp(prefix="wuye-tests-"))
 os.environ.setdefault("WUYE_ENV", "test")
 os.environ["DATABASE_URL"] = f"sqlite:///{_TMP / 'default.db'}"
 os.environ["MAIL_SINK_DIR"] = str(_TMP / "mail")
+# Workers in tests run workflow code in Temporal's sandbox, which refuses a
+# call that would not replay on every path the tests walk.
+os.environ["WORKFLOW_SANDBOX"] = "true"
 
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402

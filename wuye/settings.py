@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "wuye"
     temporal_ui_url: str = "http://127.0.0.1:8233"
+    # Run workflow code in Temporal's sandbox (see wuye/worker.py). The tests
+    # turn it on; workers run without it unless this is set.
+    workflow_sandbox: bool = False
 
     # Mail.
     smtp_host: str = "127.0.0.1"

@@ -12,7 +12,7 @@ from temporalio.client import (
     ScheduleRange,
     ScheduleSpec,
 )
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import (
     SandboxedWorkflowRunner,
     SandboxRestrictions,
@@ -36,18 +36,26 @@ logger = logging.getLogger(__name__)
 
 WORKFLOWS = [CalendarWatchWorkflow, CalendarRolloutWorkflow, ComplaintWorkflow]
 
-# The sandbox re-imports a workflow's module for every new workflow run,
-# which for a procedure module with its payload classes costs more CPU than
-# the run's first task. Our own packages are imported once instead: they
-# keep no module state, the workflows read the clock and randomness only
-# through `workflow`, and the committed histories replayed by the tests
-# catch a change that would not replay. The standard library and other
-# packages stay behind the sandbox's restrictions.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+# Temporal's sandbox re-imports a workflow's module for every new run and
+# proxies what workflow code touches, to catch code that would not replay
+# (the clock, randomness, I/O). Measured on the complaint procedure
+# (bench/README.md), that costs the worker more CPU than the procedure's own
+# work, so workers run the workflows unsandboxed: the procedures read time
+# and randomness only through `workflow` and keep no module state. The
+# sandbox stays where it catches mistakes: every test runs its workers in it
+# (WORKFLOW_SANDBOX=true), and the committed histories replay in it.
+SANDBOXED_RUNNER = SandboxedWorkflowRunner(
+    # Our own packages are imported once, not per run.
     restrictions=SandboxRestrictions.default.with_passthrough_modules(
         "domain", "workflows"
     )
 )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    return (
+        SANDBOXED_RUNNER if settings.workflow_sandbox else UnsandboxedWorkflowRunner()
+    )
 
 
 def build_worker(
@@ -63,7 +71,7 @@ def build_worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=workflow_runner(settings),
         activities=[
             calendar.check_next_year,
             calendar.warn_administrators,

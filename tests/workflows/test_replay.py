@@ -36,7 +36,7 @@ from tests.workflows.complaint_helpers import (
 )
 from workflows.calendar_rollout import CalendarRolloutWorkflow
 from workflows.complaint import ComplaintWorkflow
-from wuye.worker import WORKFLOW_RUNNER
+from wuye.worker import SANDBOXED_RUNNER
 
 pytestmark = pytest.mark.skipif(
     os.environ.get(RECORD_HISTORIES) == "1",
@@ -66,11 +66,10 @@ def test_replay_histories_cover_every_representative_run() -> None:
 @pytest.mark.parametrize("name", sorted(RECORDED))
 async def test_replay_history_with_current_code_is_deterministic(name: str) -> None:
     history = WorkflowHistory.from_json(name, RECORDED[name])
-    # The worker's own runner: what it passes through the sandbox is part of
-    # what must replay.
+    # In the sandbox, which also refuses what workflow code must not touch.
     replayer = Replayer(
         workflows=[ComplaintWorkflow, CalendarRolloutWorkflow],
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=SANDBOXED_RUNNER,
     )
 
     # Raises on non-determinism (and on any other workflow task failure).
