@@ -4,6 +4,7 @@ import asyncio
 import json
 from datetime import date
 
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 from temporalio import activity
 
@@ -16,6 +17,8 @@ from store.models import Case, CaseEvent, Deadline, DeadlineStatus, Task, TaskSt
 from store.types import utcnow
 from workflows.calendar_rollout import OpenCasesPage, OpenCasesQuery
 from workflows.complaint import CaseRecordInput, ExtendDeadlineInput
+
+_CASE_ID = select(col(Case.id)).where(col(Case.ref) == bindparam("ref"))
 
 
 def typed_text(session: Session, reference: str, field: str) -> str:
@@ -36,12 +39,16 @@ class ComplaintActivities:
         self.database = database
 
     def _record(self, change: CaseRecordInput) -> None:
+        # Plain statements: this runs several times for every case.
         with self.database.write() as session:
-            case = case_by_ref(session, change.case_ref)
-            assert case.id is not None
+            connection = session.connection()
+            case_id = connection.execute(
+                _CASE_ID, {"ref": change.case_ref}
+            ).scalar_one()
+            assert case_id is not None
             event_id = add_case_event(
                 session,
-                case_id=case.id,
+                case_id=case_id,
                 kind=change.event,
                 actor_id=change.actor_id,
                 details=change.details,
@@ -49,37 +56,41 @@ class ComplaintActivities:
             )
             if event_id is None:
                 return  # a retry: applied already
+            values: dict[str, object] = {}
             if change.status is not None:
-                case.status = change.status
+                values["status"] = change.status
             if change.outcome is not None:
-                case.outcome = change.outcome
+                values["outcome"] = change.outcome
             if change.outcome_reason is not None:
-                case.outcome_reason = change.outcome_reason
+                values["outcome_reason"] = change.outcome_reason
             if change.transferred_to is not None:
-                case.transferred_to = change.transferred_to
+                values["transferred_to"] = change.transferred_to
             if change.accepted_on is not None:
-                case.accepted_on = date.fromisoformat(change.accepted_on)
+                values["accepted_on"] = date.fromisoformat(change.accepted_on)
             if change.held is not None:
-                case.held_since = utcnow() if change.held else None
+                values["held_since"] = utcnow() if change.held else None
             if change.deliberation is not None:
-                case.deliberation = change.deliberation
+                values["deliberation"] = change.deliberation
             if change.closed:
-                case.closed_at = utcnow()
-                for deadline in session.exec(
-                    select(Deadline).where(
-                        Deadline.case_ref == case.ref,
-                        Deadline.status == DeadlineStatus.OPEN,
+                values["closed_at"] = utcnow()
+                connection.execute(
+                    update(Deadline)
+                    .where(
+                        col(Deadline.case_ref) == change.case_ref,
+                        col(Deadline.status) == DeadlineStatus.OPEN,
                     )
-                ):
-                    deadline.status = DeadlineStatus.MET
-                    session.add(deadline)
-            session.add(case)
+                    .values(status=DeadlineStatus.MET)
+                )
+            if values:
+                connection.execute(
+                    update(Case).where(col(Case.id) == case_id).values(**values)
+                )
             audit.record(
                 session,
                 actor_id=change.actor_id,
                 action=f"case.{change.event}",
                 object_type="case",
-                object_id=case.ref,
+                object_id=change.case_ref,
                 details=change.details,
             )
 

@@ -4,6 +4,8 @@ import asyncio
 import json
 from datetime import date
 
+from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from temporalio import activity
 
@@ -19,9 +21,10 @@ from domain.deadlines import (
 from domain.escalation import Rung, plan_escalation, remaining_including
 from store import audit
 from store.calendars import load_calendar, open_deadline
-from store.cases import add_case_event, case_by_ref
+from store.cases import add_case_event
 from store.db import Database
 from store.models import (
+    Case,
     Deadline,
     DeadlineStatus,
     Notification,
@@ -44,6 +47,24 @@ from workflows.human_tasks import (
 )
 
 LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+# Built once: the same statements run for every task opened and closed.
+_TASK_EXISTS = select(col(Task.id)).where(col(Task.id) == bindparam("id"))
+_CASE_BY_REF = select(col(Case.id), col(Case.organisation_id)).where(
+    col(Case.ref) == bindparam("ref")
+)
+_TASK_TO_CLOSE = sa_select(
+    col(Task.status),
+    col(Task.record),
+    col(Task.deadline_id),
+    col(Task.case_id),
+    col(Task.step),
+).where(col(Task.id) == bindparam("id"))
+_LIVE_UNDER_DEADLINE = (
+    select(col(Task.id))
+    .where(col(Task.deadline_id) == bindparam("id"), col(Task.status).in_(LIVE))
+    .limit(1)
+)
 _KIND_ZH = {
     "working_days": "个工作日",
     "calendar_days": "日",
@@ -68,15 +89,19 @@ def deadline_text(deadline: Deadline) -> str:
 def plan_for(session: Session, task: Task) -> TaskPlan:
     """The task's due instant and ladder, on the calendar now in force."""
     deadline = session.get(Deadline, task.deadline_id) if task.deadline_id else None
+    return _plan(session, task.id, deadline)
+
+
+def _plan(session: Session, task_id: str, deadline: Deadline | None) -> TaskPlan:
     if deadline is None:
-        return TaskPlan(task_id=task.id)
+        return TaskPlan(task_id=task_id)
     calendar = load_calendar(session)
     period = None
     if deadline.kind == PeriodKind.WORKING_DAYS:
         period = count_working_days(deadline.start_date, deadline.due_date, calendar)
     rungs = plan_escalation(deadline.start_date, deadline.due_date, period, calendar)
     return TaskPlan(
-        task_id=task.id,
+        task_id=task_id,
         due_at=deadline.due_at,
         rungs=[RungTime(rung=r.rung.value, at=r.at) for r in rungs],
     )
@@ -90,50 +115,58 @@ class TaskActivities:
         self.mailer = mailer
         self.base_url = base_url
 
+    # Opening and closing tasks is most of what the worker does; both write
+    # with plain statements, inside the read model's write lock.
+
     def _open(self, request: OpenTaskInput) -> TaskPlan:
         with self.database.write() as session:
-            case = case_by_ref(session, request.case_ref)
-            assert case.id is not None
-            task = session.get(Task, request.task_id)
-            if task is not None:
+            connection = session.connection()
+            if connection.execute(_TASK_EXISTS, {"id": request.task_id}).first():
+                task = session.get(Task, request.task_id)
+                assert task is not None
                 return plan_for(session, task)  # a retry: the task is there
+            case = connection.execute(_CASE_BY_REF, {"ref": request.case_ref}).one()
             deadline = None
             if request.deadline is not None:
                 deadline = self._deadline(session, request, case.organisation_id)
-            task = Task(
-                id=request.task_id,
-                case_id=case.id,
-                case_ref=request.case_ref,
-                procedure=request.procedure,
-                step=request.step,
-                candidate_org_id=request.candidate_org_id,
-                candidate_role=Role(request.candidate_role),
-                priority=request.priority,
-                deadline_id=deadline.id if deadline else None,
-                due_at=deadline.due_at if deadline else None,
+            connection.execute(
+                insert(Task).values(
+                    id=request.task_id,
+                    case_id=case.id,
+                    case_ref=request.case_ref,
+                    procedure=request.procedure,
+                    step=request.step,
+                    candidate_org_id=request.candidate_org_id,
+                    candidate_role=Role(request.candidate_role),
+                    priority=request.priority,
+                    status=TaskStatus.OPEN,
+                    version=1,
+                    created_at=utcnow(),
+                    record="{}",
+                    deadline_id=deadline.id if deadline else None,
+                    due_at=deadline.due_at if deadline else None,
+                )
             )
-            session.add(task)
-            session.flush()
             add_case_event(
                 session,
                 case_id=case.id,
                 kind="task.opened",
                 details={
-                    "task_id": task.id,
-                    "step": task.step,
+                    "task_id": request.task_id,
+                    "step": request.step,
                     "due_date": deadline.due_date.isoformat() if deadline else "",
                 },
-                dedupe_key=f"{task.id}/opened",
+                dedupe_key=f"{request.task_id}/opened",
             )
             audit.record(
                 session,
                 actor_id=None,
                 action="task.opened",
                 object_type="task",
-                object_id=task.id,
+                object_id=request.task_id,
                 details={"case_ref": request.case_ref, "step": request.step},
             )
-            return plan_for(session, task)
+            return _plan(session, request.task_id, deadline)
 
     def _deadline(
         self, session: Session, request: OpenTaskInput, organisation_id: int
@@ -183,25 +216,28 @@ class TaskActivities:
 
     def _close(self, request: CloseTaskInput) -> None:
         with self.database.write() as session:
-            task = session.get(Task, request.task_id)
+            connection = session.connection()
+            task = connection.execute(_TASK_TO_CLOSE, {"id": request.task_id}).first()
             if task is None or task.status not in LIVE:
                 return  # a retry: closed already
-            task.status = (
-                TaskStatus.CANCELLED if request.cancelled else TaskStatus.COMPLETED
-            )
-            task.completed_at = utcnow()
-            task.completed_by = request.actor_id
-            task.outcome = request.outcome
+            status = TaskStatus.CANCELLED if request.cancelled else TaskStatus.COMPLETED
             # The text people typed was written by the web app before the
             # Update; the workflow adds only its codes.
-            typed = json.loads(task.record or "{}")
-            record = {**typed, **request.record}
-            task.record = json.dumps(record, ensure_ascii=False, sort_keys=True)
-            task.version += 1
-            session.add(task)
-            session.flush()
+            record = {**json.loads(task.record or "{}"), **request.record}
+            connection.execute(
+                update(Task)
+                .where(col(Task.id) == request.task_id)
+                .values(
+                    status=status,
+                    completed_at=utcnow(),
+                    completed_by=request.actor_id,
+                    outcome=request.outcome,
+                    record=json.dumps(record, ensure_ascii=False, sort_keys=True),
+                    version=col(Task.version) + 1,
+                )
+            )
             if task.deadline_id is not None:
-                self._settle_deadline(session, task)
+                self._settle_deadline(connection, task.deadline_id, status)
             kind = "task.cancelled" if request.cancelled else "task.completed"
             add_case_event(
                 session,
@@ -209,40 +245,39 @@ class TaskActivities:
                 kind=kind,
                 actor_id=request.actor_id,
                 details={
-                    "task_id": task.id,
+                    "task_id": request.task_id,
                     "step": task.step,
                     "outcome": request.outcome or "",
                     **record,
                 },
-                dedupe_key=f"{task.id}/closed",
+                dedupe_key=f"{request.task_id}/closed",
             )
             audit.record(
                 session,
                 actor_id=request.actor_id,
                 action=kind,
                 object_type="task",
-                object_id=task.id,
+                object_id=request.task_id,
                 details={"outcome": request.outcome or ""},
             )
 
     @staticmethod
-    def _settle_deadline(session: Session, task: Task) -> None:
+    def _settle_deadline(
+        connection: Connection, deadline_id: int, status: TaskStatus
+    ) -> None:
         # A deadline shared by several steps (handling) stays open while any
         # of them is open; the next step reopens it.
-        others = session.exec(
-            select(Task.id).where(
-                Task.deadline_id == task.deadline_id,
-                col(Task.status).in_(LIVE),
+        others = connection.execute(_LIVE_UNDER_DEADLINE, {"id": deadline_id}).first()
+        if others is None:
+            connection.execute(
+                update(Deadline)
+                .where(col(Deadline.id) == deadline_id)
+                .values(
+                    status=DeadlineStatus.CANCELLED
+                    if status is TaskStatus.CANCELLED
+                    else DeadlineStatus.MET
+                )
             )
-        ).first()
-        deadline = session.get(Deadline, task.deadline_id)
-        if others is None and deadline is not None:
-            deadline.status = (
-                DeadlineStatus.CANCELLED
-                if task.status is TaskStatus.CANCELLED
-                else DeadlineStatus.MET
-            )
-            session.add(deadline)
 
     @activity.defn(name="close_task")
     async def close_task(self, request: CloseTaskInput) -> None:
