@@ -240,8 +240,6 @@ def _write_registration(
     try:
         with database.write() as session:
             case = register_complaint(session, registration, shanghai_today().year)
-            session.flush()
-            session.expunge(case)
             return case, True, load_calendar(session)
     except IntegrityError:
         # The same intake sent twice at once: the first one's case stands.

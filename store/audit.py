@@ -47,6 +47,11 @@ def _digest(
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Built once: every change of state appends here.
+_HEAD = select(col(AuditEvent.hash)).order_by(col(AuditEvent.id).desc()).limit(1)
+_INSERT = insert(AuditEvent).returning(col(AuditEvent.id))
+
+
 def record(
     session: Session,
     *,
@@ -66,9 +71,7 @@ def record(
         # Appenders queue here until the transaction ends, so each reads the
         # head its predecessor wrote. SQLite gets the same from BEGIN IMMEDIATE.
         connection.execute(text("SELECT pg_advisory_xact_lock(7460001)"))
-    head = connection.execute(
-        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
-    ).scalar()
+    head = connection.execute(_HEAD).scalar()
     event = AuditEvent(
         at=utcnow(),
         actor_id=actor_id,
@@ -89,18 +92,17 @@ def record(
         prev_hash=event.prev_hash,
     )
     written = connection.execute(
-        insert(AuditEvent)
-        .values(
-            at=event.at,
-            actor_id=event.actor_id,
-            action=event.action,
-            object_type=event.object_type,
-            object_id=event.object_id,
-            details=event.details,
-            prev_hash=event.prev_hash,
-            hash=event.hash,
-        )
-        .returning(col(AuditEvent.id))
+        _INSERT,
+        {
+            "at": event.at,
+            "actor_id": event.actor_id,
+            "action": event.action,
+            "object_type": event.object_type,
+            "object_id": event.object_id,
+            "details": event.details,
+            "prev_hash": event.prev_hash,
+            "hash": event.hash,
+        },
     )
     event.id = written.scalar_one()
     return event

@@ -4,7 +4,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,17 @@ from store.types import utcnow
 CLOSED_STATUSES = ("closed",)
 
 
+_COUNT_ON = (
+    update(CaseSequence)
+    .where(
+        col(CaseSequence.prefix) == bindparam("of_prefix"),
+        col(CaseSequence.year) == bindparam("of_year"),
+    )
+    .values(last=col(CaseSequence.last) + 1)
+    .returning(col(CaseSequence.last))
+)
+
+
 def next_reference(session: Session, year: int) -> str:
     """Allocate the next case number of `year`, in the caller's transaction."""
     for _ in range(3):
@@ -24,15 +35,7 @@ def next_reference(session: Session, year: int) -> str:
         # on SQLite the write lock) for no longer than the increment.
         last = (
             session.connection()
-            .execute(
-                update(CaseSequence)
-                .where(
-                    col(CaseSequence.prefix) == CASE_REFERENCE_PREFIX,
-                    col(CaseSequence.year) == year,
-                )
-                .values(last=col(CaseSequence.last) + 1)
-                .returning(col(CaseSequence.last))
-            )
+            .execute(_COUNT_ON, {"of_prefix": CASE_REFERENCE_PREFIX, "of_year": year})
             .scalar()
         )
         if last is not None:
@@ -73,27 +76,37 @@ def add_case_event(
     appends here, inside SQLite's one-writer-at-a-time lock.
     """
     connection = session.connection()
-    if dedupe_key is not None:
-        seen = connection.execute(
-            select(CaseEvent.id).where(CaseEvent.dedupe_key == dedupe_key)
-        ).first()
-        if seen is not None:
-            return None
+    seen = (
+        dedupe_key is not None
+        and connection.execute(_EVENT_SEEN, {"key": dedupe_key}).first()
+    )
+    if seen:
+        return None
     written = connection.execute(
-        insert(CaseEvent)
-        .values(
-            case_id=case_id,
-            at=utcnow(),
-            kind=kind,
-            actor_id=actor_id,
-            details=json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True),
-            dedupe_key=dedupe_key,
-        )
-        .returning(col(CaseEvent.id))
+        _EVENT_INSERT,
+        {
+            "case_id": case_id,
+            "at": utcnow(),
+            "kind": kind,
+            "actor_id": actor_id,
+            "details": json.dumps(
+                dict(details or {}), ensure_ascii=False, sort_keys=True
+            ),
+            "dedupe_key": dedupe_key,
+        },
     )
     event_id = written.scalar_one()
     assert event_id is not None
     return event_id
+
+
+# Built once: every registration and activity appends to a timeline.
+_EVENT_SEEN = select(col(CaseEvent.id)).where(
+    col(CaseEvent.dedupe_key) == bindparam("key")
+)
+_EVENT_INSERT = insert(CaseEvent).returning(col(CaseEvent.id))
+_CASE_INSERT = insert(Case).returning(col(Case.id))
+_PARTY_INSERT = insert(Party)
 
 
 def open_repeats(
@@ -168,18 +181,23 @@ def register_complaint(
         idempotency_key=registration.idempotency_key,
         registered_by=registration.registered_by,
     )
-    session.add(case)
-    session.flush()
+    # Written with plain statements, inside the write lock; the object is
+    # what the caller reads, not attached to the session.
+    connection = session.connection()
+    case.id = connection.execute(
+        _CASE_INSERT, case.model_dump(exclude={"id"})
+    ).scalar_one()
     assert case.id is not None
-    session.add(
-        Party(
-            case_id=case.id,
-            role="complainant",
-            name=registration.complainant_name,
-            phone=registration.complainant_phone,
-            address=registration.complainant_address,
-            anonymous=registration.anonymous,
-        )
+    connection.execute(
+        _PARTY_INSERT,
+        {
+            "case_id": case.id,
+            "role": "complainant",
+            "name": registration.complainant_name,
+            "phone": registration.complainant_phone,
+            "address": registration.complainant_address,
+            "anonymous": registration.anonymous,
+        },
     )
     add_case_event(
         session,

@@ -97,7 +97,6 @@ def register(
             ),
             year=2026,
         )
-        session.expunge(case)
         return case
 
 
