@@ -337,37 +337,42 @@ def _holder_name(session: Session, task: Task) -> str:
 
 
 def _claim(database: Database, actor: Actor, task_id: str, version: int | None) -> None:
-    with database.write() as session:
+    with database.read() as session:
         task, case = task_for(session, actor, task_id)
         if not is_candidate(actor, task):
             raise NotAllowed(N_("This task is for another group."))
         if is_recused(session, actor.id, case):
             raise NotAllowed(RECUSED)
-        conditions = [col(Task.id) == task_id, col(Task.status) == TaskStatus.OPEN]
-        if version is not None:
-            conditions.append(col(Task.version) == version)
-        claimed = session.exec(
+    # Read outside the write lock; the update names the state it expects, so
+    # of two people claiming at once exactly one changes the row.
+    conditions = [col(Task.id) == task_id, col(Task.status) == TaskStatus.OPEN]
+    if version is not None:
+        conditions.append(col(Task.version) == version)
+    with database.write() as session:
+        claimed = session.connection().execute(
             update(Task)
             .where(*conditions)
             .values(
                 status=TaskStatus.CLAIMED,
                 assignee_id=actor.id,
                 claimed_at=utcnow(),
-                version=Task.version + 1,
+                version=col(Task.version) + 1,
             )
         )
-        if claimed.rowcount != 1:
-            session.refresh(task)
-            raise Conflict(
-                N_("Someone else took this task first: {holder}."),
-                holder=_holder_name(session, task) or "—",
+        if claimed.rowcount == 1:
+            audit.record(
+                session,
+                actor_id=actor.id,
+                action="task.claimed",
+                object_type="task",
+                object_id=task_id,
             )
-        audit.record(
-            session,
-            actor_id=actor.id,
-            action="task.claimed",
-            object_type="task",
-            object_id=task_id,
+            return
+    with database.read() as session:
+        holder = session.get(Task, task_id)
+        raise Conflict(
+            N_("Someone else took this task first: {holder}."),
+            holder=(_holder_name(session, holder) if holder else "") or "—",
         )
 
 
@@ -523,7 +528,10 @@ def check_completion(
 def _prepare_completion(
     database: Database, actor: Actor, task_id: str, form: CompletionForm
 ) -> tuple[dict[str, str], str]:
-    with database.write() as session:
+    # The checks read outside the write lock; the write below is conditional
+    # on what they saw still holding, so a task that moved on meanwhile is
+    # refused the same way.
+    with database.read() as session:
         task, case = task_for(session, actor, task_id)
         if task.status not in LIVE:
             raise Conflict(N_("This task has been completed already."))
@@ -532,14 +540,26 @@ def _prepare_completion(
         if is_recused(session, actor.id, case):
             raise NotAllowed(RECUSED)
         codes = check_completion(session, actor, task, case, form)
-        # The typed text stays in the read model; the workflow gets codes.
-        task.record = json.dumps(
-            {"note": form.note.strip(), **codes, **form.extra},
-            ensure_ascii=False,
-            sort_keys=True,
+        ref = case.ref
+    # The typed text stays in the read model; the workflow gets codes.
+    record = json.dumps(
+        {"note": form.note.strip(), **codes, **form.extra},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    with database.write() as session:
+        written = session.connection().execute(
+            update(Task)
+            .where(
+                col(Task.id) == task_id,
+                col(Task.status).in_(LIVE),
+                or_(col(Task.assignee_id).is_(None), col(Task.assignee_id) == actor.id),
+            )
+            .values(record=record)
         )
-        session.add(task)
-        return codes, case.ref
+        if written.rowcount != 1:
+            raise Conflict(N_("This task has been completed already."))
+    return codes, ref
 
 
 def _failure_message(error: WorkflowUpdateFailedError) -> UserFacingError:
