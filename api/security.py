@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from store.models import Organisation, User, WebSession
@@ -65,6 +66,15 @@ def open_session(session: Session, user: User, hours: int) -> OpenedSession:
     return OpenedSession(token=token, csrf_token=csrf)
 
 
+# Built once: every request looks its session up.
+_FIND = (
+    select(WebSession, User, Organisation)
+    .join(User, col(User.id) == col(WebSession.user_id))
+    .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+    .where(col(WebSession.id) == bindparam("token_id"))
+)
+
+
 def find_session(
     session: Session, token: str
 ) -> tuple[WebSession, User, Organisation] | None:
@@ -72,12 +82,7 @@ def find_session(
 
     One query: every request asks this before anything else.
     """
-    row = session.exec(
-        select(WebSession, User, Organisation)
-        .join(User, col(User.id) == col(WebSession.user_id))
-        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
-        .where(WebSession.id == _token_id(token))
-    ).first()
+    row = session.exec(_FIND, params={"token_id": _token_id(token)}).first()
     if row is None:
         return None
     web_session, user, organisation = row

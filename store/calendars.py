@@ -34,8 +34,12 @@ _cache_lock = Lock()
 _cached: dict[str, WorkingCalendar] = {}
 
 
+# Built once: asked on every request that shows a deadline.
+_NEWEST = select(func.max(CalendarSchedule.id))
+
+
 def current_version(session: Session) -> int:
-    return session.exec(select(func.max(CalendarSchedule.id))).one() or 0
+    return session.exec(_NEWEST).one() or 0
 
 
 def load_calendar(session: Session) -> WorkingCalendar:
