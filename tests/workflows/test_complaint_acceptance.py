@@ -99,6 +99,8 @@ async def test_decide_complaint_not_accepted_closes_it_with_the_reason(
 
         await complete(handle, accept.id, wang, "not_accepted", reason=reason.value)
         result = await result_of(env, handle)
+        if reason is RejectionReason.NOT_PROPERTY_BREACH:
+            await save_history(handle, "not_accepted")
 
     closed = case_row(database, case.ref)
     assert result.status == "closed" and result.outcome == "not_accepted"
@@ -151,6 +153,7 @@ async def test_decide_complaint_for_discipline_inspection_closes_it(
 
         await complete(handle, accept.id, wang, "discipline")
         result = await result_of(env, handle)
+        await save_history(handle, "discipline")
 
     closed = case_row(database, case.ref)
     assert result.outcome == "discipline"

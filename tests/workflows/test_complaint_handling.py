@@ -130,6 +130,8 @@ async def test_request_extension_beyond_thirty_days_in_all_is_refused(
         await complete(handle, second.id, li, "refuse", reason="理由不充分")
         after_refusal = deadline(database, f"{ref}/handling")
         state = await handle.query(ComplaintWorkflow.state)
+        await complaints.finish(handle)
+        await save_history(handle, "extension_refused")
 
     assert _refusal(too_long.value) == "ExtensionTooLong"
     assert _refusal(pending.value) == "ExtensionPending"
@@ -173,6 +175,8 @@ async def test_record_deliberation_keeps_the_clock_running(
             DeliberationInput(actor_id=li, note="街道、社区与专家集体研判"),
         )
         after = deadline(database, f"{ref}/handling")
+        await complaints.finish(handle)
+        await save_history(handle, "deliberation")
 
     assert status == "handling"
     assert after.due_date == before.due_date and after.amount == 60

@@ -45,6 +45,7 @@ from tests.workflows.complaint_helpers import (
     readable_history,
     register,
     result_of,
+    save_history,
     start,
     tasks_of,
     terminate_running,
@@ -81,6 +82,7 @@ async def test_complete_task_twice_at_once_completes_it_once(
             return_exceptions=True,
         )
         state = await handle.query(ComplaintWorkflow.state)
+        await save_history(handle, "completed_twice_at_once")
 
     failures = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(failures) == 1, outcomes
@@ -180,6 +182,7 @@ async def test_restart_worker_mid_case_does_every_step_once(
             while tasks := open_tasks(database, case.ref):
                 await complete(handle, tasks[0].id, wang)
             result = await result_of(env, handle)
+            await save_history(handle, "worker_restarted")
     finally:
         await terminate_running(handles)
 

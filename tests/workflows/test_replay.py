@@ -1,11 +1,14 @@
 """Replay the committed histories of real runs against today's workflow code.
 
 Every file in tests/workflows/histories/ is the history of a representative
-run: a complaint handled directly, held and reopened by new clues, transferred,
-extended, escalated rung by rung, moved by a calendar change, and the calendar
-rollout that signalled it. Cases started on older code are still running in
-production; when the code makes different decisions on their histories, the
-worker fails their workflow tasks and the cases stop.
+run: a complaint handled directly, not accepted, sent to discipline inspection,
+held and reopened by new clues, transferred, extended, refused an extension,
+deliberated, escalated rung by rung, moved by a calendar change (and the
+calendar rollout that signalled it), completed by two people at once, and
+worked on by a worker that was restarted mid-case. Cases started on older
+code are still running in production; when the code makes different
+decisions on their histories, the worker fails their workflow tasks and the
+cases stop.
 
 So a change to workflow code that makes one of these tests fail must not be
 "fixed" by recording the histories again. Put the new behaviour behind
@@ -46,11 +49,17 @@ pytestmark = pytest.mark.skipif(
 EXPECTED = {
     "calendar_changed",
     "calendar_rollout",
+    "completed_twice_at_once",
+    "deliberation",
+    "discipline",
     "escalations_fired",
     "extension_approved",
+    "extension_refused",
     "handled_directly",
     "held_then_clues",
+    "not_accepted",
     "transferred",
+    "worker_restarted",
 }
 # name -> the history's JSON, read once when the module is collected
 RECORDED = {
