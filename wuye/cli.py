@@ -4,6 +4,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -71,10 +72,12 @@ def calendar_load(path: Path) -> int:
     return 0
 
 
-def web(host: str, port: int) -> int:
+def web(host: str, port: int, workers: int) -> int:
     import uvicorn
 
-    uvicorn.run("api.main:app", host=host, port=port, proxy_headers=True)
+    uvicorn.run(
+        "api.main:app", host=host, port=port, proxy_headers=True, workers=workers
+    )
     return 0
 
 
@@ -112,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("web", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    # One Python process runs one request's code at a time; like uvicorn's own
+    # command (the Dockerfile's), WEB_CONCURRENCY says how many to run.
+    serve.add_argument(
+        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+    )
     commands.add_parser("worker", help="run a Temporal worker")
     commands.add_parser("mailsink", help="run the development SMTP sink")
     commands.add_parser("run", help="start everything for development")
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "calendar-load":
         return calendar_load(args.file)
     if args.command == "web":
-        return web(args.host, args.port)
+        return web(args.host, args.port, args.workers)
     if args.command == "worker":
         return worker()
     if args.command == "mailsink":
