@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 from workflows.shared import DATABASE_RETRY, DATABASE_TIMEOUT, MAIL_RETRY, MAIL_TIMEOUT
 
@@ -125,6 +125,23 @@ class _OpenTask:
     planned: bool = False
 
 
+def _ladder_ended(ladder: "asyncio.Task[None]") -> None:
+    """Take a ladder's outcome, so that none is left unread.
+
+    A ladder ends only when its task closes. Cancelled while a rung's
+    activity is under way, it ends with that activity's cancellation, which
+    is expected; anything else is a fault to see in the worker's log.
+    """
+    if ladder.cancelled():
+        return
+    error = ladder.exception()
+    if error is None or (
+        isinstance(error, ActivityError) and isinstance(error.cause, CancelledError)
+    ):
+        return
+    workflow.logger.error("an escalation ladder stopped: %r", error)
+
+
 class HumanTasks:
     """The tasks a workflow has open, with their ladders; one per workflow."""
 
@@ -199,6 +216,7 @@ class HumanTasks:
         task.planned = True
         if task.completion is None:
             ladder = asyncio.create_task(self._escalate(task_id, task))
+            ladder.add_done_callback(_ladder_ended)
             self.parked += 1
             try:
                 await workflow.wait_condition(lambda: task.completion is not None)
