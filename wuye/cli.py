@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -72,9 +71,11 @@ def calendar_load(path: Path) -> int:
     return 0
 
 
-def web(host: str, port: int, workers: int) -> int:
+def web(host: str, port: int, workers: int | None) -> int:
     import uvicorn
 
+    if workers is None:
+        workers = get_settings().web_concurrency
     uvicorn.run(
         "api.main:app", host=host, port=port, proxy_headers=True, workers=workers
     )
@@ -115,10 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("web", help="serve the web app")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    # One Python process runs one request's code at a time; like uvicorn's own
-    # command (the Dockerfile's), WEB_CONCURRENCY says how many to run.
     serve.add_argument(
-        "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        "--workers", type=int, help="server processes (default: WEB_CONCURRENCY)"
     )
     commands.add_parser("worker", help="run a Temporal worker")
     commands.add_parser("mailsink", help="run the development SMTP sink")

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     session_cookie_secure: bool | None = None
     session_hours: int = 12
     public_base_url: str = "http://127.0.0.1:8000"
+    # Server processes `wuye web` starts: one Python process runs one
+    # request's code at a time. Read by uvicorn itself in the Dockerfile.
+    web_concurrency: int = 2
 
     @model_validator(mode="after")
     def _secrets_in_production(self) -> "Settings":

@@ -74,17 +74,20 @@ def test_replay_histories_cover_every_representative_run() -> None:
     assert set(RECORDED) >= EXPECTED
 
 
-@pytest.mark.parametrize("name", sorted(RECORDED))
-async def test_replay_history_with_current_code_is_deterministic(name: str) -> None:
-    history = WorkflowHistory.from_json(name, RECORDED[name])
+def replayer() -> Replayer:
     # In the sandbox, which also refuses what workflow code must not touch.
-    replayer = Replayer(
+    return Replayer(
         workflows=[ComplaintWorkflow, CalendarRolloutWorkflow],
         workflow_runner=SANDBOXED_RUNNER,
     )
 
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+async def test_replay_history_with_current_code_is_deterministic(name: str) -> None:
+    history = WorkflowHistory.from_json(name, RECORDED[name])
+
     # Raises on non-determinism (and on any other workflow task failure).
-    result = await replayer.replay_workflow(history)
+    result = await replayer().replay_workflow(history)
 
     assert result.replay_failure is None
 
@@ -104,10 +107,9 @@ async def test_replay_leaves_no_escalation_ladder_failure_unread(
     # the ladder ends with that activity's cancellation, which is expected
     # and must not reach the worker's log as an error nobody read.
     history = WorkflowHistory.from_json("h", RECORDED["handled_directly"])
-    replayer = Replayer(workflows=[ComplaintWorkflow], workflow_runner=SANDBOXED_RUNNER)
 
     with caplog.at_level(logging.ERROR):
-        await replayer.replay_workflow(history)
+        await replayer().replay_workflow(history)
         gc.collect()  # an unread task failure is reported when it is collected
 
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
