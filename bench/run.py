@@ -557,12 +557,12 @@ async def inbox_view(
     people: list[Person], report: Report, kind: str
 ) -> Callable[[Person], Awaitable[None]]:
     """GET /inbox where the app has it; else the two inbox queries at once."""
-    probe = await people[0].http.get("/inbox", headers={"Accept": "text/html"})
+    probe = await people[0].get("/inbox", headers={"Accept": "text/html"})
     if probe.status_code == 200:
         report.note(f"{kind}: the inbox view is GET /inbox")
 
         async def page(person: Person) -> None:
-            response = await person.http.get("/inbox", headers={"Accept": "text/html"})
+            response = await person.get("/inbox", headers={"Accept": "text/html"})
             if response.status_code != 200:
                 raise drive.DriveError(f"GET /inbox: HTTP {response.status_code}")
 
@@ -572,8 +572,8 @@ async def inbox_view(
 
     async def api(person: Person) -> None:
         mine, group = await asyncio.gather(
-            person.http.get("/api/tasks", params={"scope": "mine"}),
-            person.http.get("/api/tasks", params={"scope": "group"}),
+            person.get("/api/tasks", params={"scope": "mine"}),
+            person.get("/api/tasks", params={"scope": "group"}),
         )
         totals = 0
         for response in (mine, group):
