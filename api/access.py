@@ -43,7 +43,11 @@ class Actor:
 
     def covers(self, organisation: Organisation) -> bool:
         """Whether `organisation` lies inside this user's jurisdiction."""
-        return organisation.path.startswith(self.jurisdiction.path)
+        return self.covers_path(organisation.path)
+
+    def covers_path(self, path: str) -> bool:
+        """`covers` on an organisation's path alone."""
+        return path.startswith(self.jurisdiction.path)
 
 
 def load_actor(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, exists, update
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 from starlette.concurrency import run_in_threadpool
@@ -93,12 +94,21 @@ def may_see_case(session: Session, actor: Actor, case: Case) -> bool:
     A company never sees complaints through this (art. 39: it must not learn
     who complained).
     """
+    organisation = session.get(Organisation, case.organisation_id)
+    return sees_case(
+        actor, organisation.path if organisation else None, case.transferred_to
+    )
+
+
+def sees_case(
+    actor: Actor, office_path: str | None, transferred_to: int | None
+) -> bool:
+    """`may_see_case` on the facts it needs: the office's path, the agency."""
     if actor.role is Role.COMPANY:
         return False
-    if case.transferred_to is not None and actor.organisation.id == case.transferred_to:
+    if transferred_to is not None and actor.organisation.id == transferred_to:
         return True
-    organisation = session.get(Organisation, case.organisation_id)
-    return organisation is not None and actor.covers(organisation)
+    return office_path is not None and actor.covers_path(office_path)
 
 
 def may_reveal(actor: Actor, case: Case) -> bool:
@@ -324,10 +334,89 @@ def task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Case]:
     return task, case
 
 
-def is_candidate(actor: Actor, task: Task) -> bool:
+def is_candidate(actor: Actor, task: "Task | TaskAccess") -> bool:
     return (
         actor.organisation.id == task.candidate_org_id
         and actor.role is task.candidate_role
+    )
+
+
+@dataclass(frozen=True)
+class TaskAccess:
+    """What claiming or completing a task checks, read in one statement."""
+
+    task_id: str
+    step: str
+    status: TaskStatus
+    assignee_id: int | None
+    candidate_org_id: int
+    candidate_role: Role
+    case_ref: str
+    recused: bool
+
+
+_tasks = Task.__table__  # type: ignore[attr-defined]
+_cases = Case.__table__  # type: ignore[attr-defined]
+_recusals = Recusal.__table__  # type: ignore[attr-defined]
+_office = Organisation.__table__.alias("office")  # type: ignore[attr-defined]
+_candidate = Organisation.__table__.alias("candidate")  # type: ignore[attr-defined]
+# Built once: two of every case's requests (claim, complete) ask it. The same
+# rules as task_for and is_recused, on plain columns.
+_TASK_ACCESS = (
+    select_columns(
+        _tasks.c.step,
+        _tasks.c.status,
+        _tasks.c.assignee_id,
+        _tasks.c.candidate_org_id,
+        _tasks.c.candidate_role,
+        _cases.c.ref,
+        _cases.c.transferred_to,
+        _office.c.path,
+        _candidate.c.path,
+        exists()
+        .where(
+            _recusals.c.user_id == bindparam("user_id"),
+            or_(
+                _recusals.c.case_id == _cases.c.id,
+                _recusals.c.company_id == _cases.c.company_id,
+            ),
+        )
+        .label("recused"),
+    )
+    .select_from(
+        _tasks.join(_cases, _cases.c.id == _tasks.c.case_id)
+        .outerjoin(_office, _office.c.id == _cases.c.organisation_id)
+        .outerjoin(_candidate, _candidate.c.id == _tasks.c.candidate_org_id)
+    )
+    .where(_tasks.c.id == bindparam("task_id"))
+)
+
+
+def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
+    """The task's facts for `actor`; 404 or 403 as `task_for` would refuse."""
+    row = (
+        session.connection()
+        .execute(_TASK_ACCESS, {"task_id": task_id, "user_id": actor.id})
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound(N_("No such task."))
+    (step, status, assignee_id, candidate_org_id, candidate_role, ref) = row[:6]
+    transferred_to, office_path, candidate_path, recused = row[6:]
+    visible = sees_case(actor, office_path, transferred_to) or (
+        candidate_path is not None and actor.covers_path(candidate_path)
+    )
+    if not visible:
+        raise NotAllowed(OUTSIDE)
+    return TaskAccess(
+        task_id=task_id,
+        step=step,
+        status=status,
+        assignee_id=assignee_id,
+        candidate_org_id=candidate_org_id,
+        candidate_role=candidate_role,
+        case_ref=ref,
+        recused=bool(recused),
     )
 
 
@@ -336,28 +425,39 @@ def _holder_name(session: Session, task: Task) -> str:
     return holder.display_name if holder else ""
 
 
+# The claim names the state it expects, so of two people claiming at once
+# exactly one changes the row; with a version, also the version it saw.
+_CLAIM = (
+    update(_tasks)
+    .where(_tasks.c.id == bindparam("task_id"), _tasks.c.status == TaskStatus.OPEN)
+    .values(
+        status=TaskStatus.CLAIMED,
+        assignee_id=bindparam("assignee_id"),
+        claimed_at=bindparam("claimed_at"),
+        version=_tasks.c.version + 1,
+    )
+)
+_CLAIM_VERSION = _CLAIM.where(_tasks.c.version == bindparam("seen_version"))
+
+
 def _claim(database: Database, actor: Actor, task_id: str, version: int | None) -> None:
     with database.read() as session:
-        task, case = task_for(session, actor, task_id)
+        task = task_access(session, actor, task_id)
         if not is_candidate(actor, task):
             raise NotAllowed(N_("This task is for another group."))
-        if is_recused(session, actor.id, case):
+        if task.recused:
             raise NotAllowed(RECUSED)
-    # Read outside the write lock; the update names the state it expects, so
-    # of two people claiming at once exactly one changes the row.
-    conditions = [col(Task.id) == task_id, col(Task.status) == TaskStatus.OPEN]
+    # Read outside the write lock: the update checks again what it relies on.
+    values: dict[str, Any] = {
+        "task_id": task_id,
+        "assignee_id": actor.id,
+        "claimed_at": utcnow(),
+    }
     if version is not None:
-        conditions.append(col(Task.version) == version)
+        values["seen_version"] = version
     with database.write() as session:
         claimed = session.connection().execute(
-            update(Task)
-            .where(*conditions)
-            .values(
-                status=TaskStatus.CLAIMED,
-                assignee_id=actor.id,
-                claimed_at=utcnow(),
-                version=col(Task.version) + 1,
-            )
+            _CLAIM if version is None else _CLAIM_VERSION, values
         )
         if claimed.rowcount == 1:
             audit.record(
@@ -485,12 +585,11 @@ NOTE_REQUIRED = {
 
 
 def check_completion(
-    session: Session, actor: Actor, task: Task, case: Case, form: CompletionForm
+    session: Session, step: Step, form: CompletionForm
 ) -> dict[str, str]:
     """The codes for the workflow; raises InvalidForm naming each bad field."""
     errors: dict[str, str] = {}
     codes: dict[str, str] = {}
-    step = Step(task.step)
     if step is Step.ACCEPT:
         if form.outcome not in {o.value for o in AcceptanceOutcome}:
             errors["outcome"] = N_("Choose a decision.")
@@ -525,6 +624,20 @@ def check_completion(
     return codes
 
 
+_KEEP_RECORD = (
+    update(_tasks)
+    .where(
+        _tasks.c.id == bindparam("task_id"),
+        _tasks.c.status.in_(LIVE),
+        or_(
+            _tasks.c.assignee_id.is_(None),
+            _tasks.c.assignee_id == bindparam("actor_id"),
+        ),
+    )
+    .values(record=bindparam("record"))
+)
+
+
 def _prepare_completion(
     database: Database, actor: Actor, task_id: str, form: CompletionForm
 ) -> tuple[dict[str, str], str]:
@@ -532,15 +645,15 @@ def _prepare_completion(
     # on what they saw still holding, so a task that moved on meanwhile is
     # refused the same way.
     with database.read() as session:
-        task, case = task_for(session, actor, task_id)
+        task = task_access(session, actor, task_id)
         if task.status not in LIVE:
             raise Conflict(N_("This task has been completed already."))
         if task.assignee_id not in (None, actor.id) or not is_candidate(actor, task):
             raise NotAllowed(N_("This task is held by someone else."))
-        if is_recused(session, actor.id, case):
+        if task.recused:
             raise NotAllowed(RECUSED)
-        codes = check_completion(session, actor, task, case, form)
-        ref = case.ref
+        codes = check_completion(session, Step(task.step), form)
+        ref = task.case_ref
     # The typed text stays in the read model; the workflow gets codes.
     record = json.dumps(
         {"note": form.note.strip(), **codes, **form.extra},
@@ -549,13 +662,7 @@ def _prepare_completion(
     )
     with database.write() as session:
         written = session.connection().execute(
-            update(Task)
-            .where(
-                col(Task.id) == task_id,
-                col(Task.status).in_(LIVE),
-                or_(col(Task.assignee_id).is_(None), col(Task.assignee_id) == actor.id),
-            )
-            .values(record=record)
+            _KEEP_RECORD, {"task_id": task_id, "actor_id": actor.id, "record": record}
         )
         if written.rowcount != 1:
             raise Conflict(N_("This task has been completed already."))

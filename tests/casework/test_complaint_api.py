@@ -104,6 +104,46 @@ async def test_second_claim_of_a_task_gets_409(
     assert sorted([first.status_code, second.status_code]) == [200, 409]
 
 
+RECUSED = "您已声明与本案当事人存在利害关系（第79条）"
+
+
+async def test_declared_conflict_refuses_claim_and_decision(
+    casework: PersonFactory, database: Database
+) -> None:
+    wang, sun = await casework("wang"), await casework("sun")
+    ref = (
+        await wang.post(
+            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
+        )
+    ).json()["ref"]
+    task = await my_task(wang)
+    assert (await wang.post(f"/api/tasks/{task['task_id']}/claim")).status_code == 200
+
+    # Wang knows the complainant: her claim goes back to the queue, and she may
+    # neither take the task again nor decide it (art. 79).
+    declared = await wang.post(
+        f"/api/complaints/{ref}/recusal", {"scope": "case", "reason": "邻居"}
+    )
+    assert declared.status_code == 200, declared.text
+    again = await wang.post(f"/api/tasks/{task['task_id']}/claim")
+    decided = await wang.post(
+        f"/api/tasks/{task['task_id']}/complete",
+        {"outcome": "handle", "no_conflict": True},
+    )
+    assert again.status_code == decided.status_code == 403
+    assert RECUSED in again.json()["detail"]
+    assert RECUSED in decided.json()["detail"]
+
+    # Sun's conflict is with the company: it covers this case too.
+    sun_declared = await sun.post(
+        f"/api/complaints/{ref}/recusal", {"scope": "company"}
+    )
+    assert sun_declared.status_code == 200, sun_declared.text
+    refused = await sun.post(f"/api/tasks/{task['task_id']}/claim")
+    assert refused.status_code == 403
+    assert RECUSED in refused.json()["detail"]
+
+
 async def test_other_street_office_cannot_open_the_case(
     casework: PersonFactory, database: Database
 ) -> None:
