@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from temporalio import activity
 
 from activities.mail import Mailer, deliver, enqueue, render_mail
+from domain.calendar import WorkingCalendar
 from domain.complaints import STEP_NAMES, Step, label
 from domain.deadlines import (
     SHANGHAI,
@@ -65,6 +66,26 @@ _LIVE_UNDER_DEADLINE = (
     .where(col(Task.deadline_id) == bindparam("id"), col(Task.status).in_(LIVE))
     .limit(1)
 )
+_tasks = Task.__table__  # type: ignore[attr-defined]
+_INSERT_TASK = insert(_tasks)
+_CLOSE_TASK = (
+    update(_tasks)
+    .where(_tasks.c.id == bindparam("task_id"))
+    .values(
+        status=bindparam("status"),
+        completed_at=bindparam("completed_at"),
+        completed_by=bindparam("completed_by"),
+        outcome=bindparam("outcome"),
+        record=bindparam("record"),
+        version=_tasks.c.version + 1,
+    )
+)
+_deadlines = Deadline.__table__  # type: ignore[attr-defined]
+_SETTLE_DEADLINE = (
+    update(_deadlines)
+    .where(_deadlines.c.id == bindparam("deadline_id"))
+    .values(status=bindparam("status"))
+)
 _KIND_ZH = {
     "working_days": "个工作日",
     "calendar_days": "日",
@@ -92,10 +113,17 @@ def plan_for(session: Session, task: Task) -> TaskPlan:
     return _plan(session, task.id, deadline)
 
 
-def _plan(session: Session, task_id: str, deadline: Deadline | None) -> TaskPlan:
+def _plan(
+    session: Session,
+    task_id: str,
+    deadline: Deadline | None,
+    calendar: WorkingCalendar | None = None,
+) -> TaskPlan:
+    """The plan on `calendar`, or on the calendar in force when not given."""
     if deadline is None:
         return TaskPlan(task_id=task_id)
-    calendar = load_calendar(session)
+    if calendar is None:
+        calendar = load_calendar(session)
     period = None
     if deadline.kind == PeriodKind.WORKING_DAYS:
         period = count_working_days(deadline.start_date, deadline.due_date, calendar)
@@ -127,25 +155,36 @@ class TaskActivities:
                 return plan_for(session, task)  # a retry: the task is there
             case = connection.execute(_CASE_BY_REF, {"ref": request.case_ref}).one()
             deadline = None
+            # One calendar for the deadline and its plan, read once.
+            calendar = load_calendar(session) if request.deadline else None
             if request.deadline is not None:
-                deadline = self._deadline(session, request, case.organisation_id)
-            connection.execute(
-                insert(Task).values(
-                    id=request.task_id,
-                    case_id=case.id,
-                    case_ref=request.case_ref,
-                    procedure=request.procedure,
-                    step=request.step,
-                    candidate_org_id=request.candidate_org_id,
-                    candidate_role=Role(request.candidate_role),
-                    priority=request.priority,
-                    status=TaskStatus.OPEN,
-                    version=1,
-                    created_at=utcnow(),
-                    record="{}",
-                    deadline_id=deadline.id if deadline else None,
-                    due_at=deadline.due_at if deadline else None,
+                assert calendar is not None
+                deadline = self._deadline(
+                    session, request, case.organisation_id, calendar
                 )
+            connection.execute(
+                _INSERT_TASK,
+                {
+                    "id": request.task_id,
+                    "case_id": case.id,
+                    "case_ref": request.case_ref,
+                    "procedure": request.procedure,
+                    "step": request.step,
+                    "candidate_org_id": request.candidate_org_id,
+                    "candidate_role": Role(request.candidate_role),
+                    "assignee_id": None,
+                    "priority": request.priority,
+                    "status": TaskStatus.OPEN,
+                    "version": 1,
+                    "created_at": utcnow(),
+                    "claimed_at": None,
+                    "completed_at": None,
+                    "completed_by": None,
+                    "outcome": None,
+                    "record": "{}",
+                    "deadline_id": deadline.id if deadline else None,
+                    "due_at": deadline.due_at if deadline else None,
+                },
             )
             add_case_event(
                 session,
@@ -166,10 +205,14 @@ class TaskActivities:
                 object_id=request.task_id,
                 details={"case_ref": request.case_ref, "step": request.step},
             )
-            return _plan(session, request.task_id, deadline)
+            return _plan(session, request.task_id, deadline, calendar)
 
     def _deadline(
-        self, session: Session, request: OpenTaskInput, organisation_id: int
+        self,
+        session: Session,
+        request: OpenTaskInput,
+        organisation_id: int,
+        calendar: WorkingCalendar,
     ) -> Deadline:
         wanted = request.deadline
         assert wanted is not None
@@ -185,7 +228,7 @@ class TaskActivities:
             PeriodKind(wanted.kind),
             date.fromisoformat(wanted.start),
             wanted.amount,
-            load_calendar(session),
+            calendar,
             wanted.basis,
         )
         return open_deadline(
@@ -225,16 +268,15 @@ class TaskActivities:
             # Update; the workflow adds only its codes.
             record = {**json.loads(task.record or "{}"), **request.record}
             connection.execute(
-                update(Task)
-                .where(col(Task.id) == request.task_id)
-                .values(
-                    status=status,
-                    completed_at=utcnow(),
-                    completed_by=request.actor_id,
-                    outcome=request.outcome,
-                    record=json.dumps(record, ensure_ascii=False, sort_keys=True),
-                    version=col(Task.version) + 1,
-                )
+                _CLOSE_TASK,
+                {
+                    "task_id": request.task_id,
+                    "status": status,
+                    "completed_at": utcnow(),
+                    "completed_by": request.actor_id,
+                    "outcome": request.outcome,
+                    "record": json.dumps(record, ensure_ascii=False, sort_keys=True),
+                },
             )
             if task.deadline_id is not None:
                 self._settle_deadline(connection, task.deadline_id, status)
@@ -270,13 +312,13 @@ class TaskActivities:
         others = connection.execute(_LIVE_UNDER_DEADLINE, {"id": deadline_id}).first()
         if others is None:
             connection.execute(
-                update(Deadline)
-                .where(col(Deadline.id) == deadline_id)
-                .values(
-                    status=DeadlineStatus.CANCELLED
+                _SETTLE_DEADLINE,
+                {
+                    "deadline_id": deadline_id,
+                    "status": DeadlineStatus.CANCELLED
                     if status is TaskStatus.CANCELLED
-                    else DeadlineStatus.MET
-                )
+                    else DeadlineStatus.MET,
+                },
             )
 
     @activity.defn(name="close_task")

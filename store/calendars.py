@@ -5,8 +5,9 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date
 from threading import Lock
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import func
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from domain.calendar import (
@@ -30,8 +31,9 @@ from store.models import (
 )
 
 _cache_lock = Lock()
-# One entry per database (by URL): a process normally has one, tests many.
-_cached: dict[str, WorkingCalendar] = {}
+# One entry per database engine: a process normally has one, tests many, and
+# an engine's entry goes with it.
+_cached: "WeakKeyDictionary[Engine, WorkingCalendar]" = WeakKeyDictionary()
 
 
 # Built once: asked on every request that shows a deadline.
@@ -39,7 +41,8 @@ _NEWEST = select(func.max(CalendarSchedule.id))
 
 
 def current_version(session: Session) -> int:
-    return session.exec(_NEWEST).one() or 0
+    newest: int | None = session.connection().execute(_NEWEST).scalar()
+    return newest or 0
 
 
 def load_calendar(session: Session) -> WorkingCalendar:
@@ -49,7 +52,7 @@ def load_calendar(session: Session) -> WorkingCalendar:
     schedules serve, as version 0.
     """
     version = current_version(session)
-    database = str(session.get_bind().engine.url)
+    database = session.get_bind().engine
     with _cache_lock:
         cached = _cached.get(database)
         if cached is not None and cached.version == version:
