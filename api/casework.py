@@ -441,13 +441,9 @@ _CLAIM_VERSION = _CLAIM.where(_tasks.c.version == bindparam("seen_version"))
 
 
 def _claim(database: Database, actor: Actor, task_id: str, version: int | None) -> None:
-    with database.read() as session:
-        task = task_access(session, actor, task_id)
-        if not is_candidate(actor, task):
-            raise NotAllowed(N_("This task is for another group."))
-        if task.recused:
-            raise NotAllowed(RECUSED)
-    # Read outside the write lock: the update checks again what it relies on.
+    # One transaction for the checks and the claim: the update still names
+    # the state it expects, so of two people at once exactly one changes the
+    # row (a second taker's checks may run before the first commits).
     values: dict[str, Any] = {
         "task_id": task_id,
         "assignee_id": actor.id,
@@ -456,6 +452,11 @@ def _claim(database: Database, actor: Actor, task_id: str, version: int | None) 
     if version is not None:
         values["seen_version"] = version
     with database.write() as session:
+        task = task_access(session, actor, task_id)
+        if not is_candidate(actor, task):
+            raise NotAllowed(N_("This task is for another group."))
+        if task.recused:
+            raise NotAllowed(RECUSED)
         claimed = session.connection().execute(
             _CLAIM if version is None else _CLAIM_VERSION, values
         )
@@ -641,10 +642,10 @@ _KEEP_RECORD = (
 def _prepare_completion(
     database: Database, actor: Actor, task_id: str, form: CompletionForm
 ) -> tuple[dict[str, str], str]:
-    # The checks read outside the write lock; the write below is conditional
-    # on what they saw still holding, so a task that moved on meanwhile is
-    # refused the same way.
-    with database.read() as session:
+    # The checks and the record's write in one transaction; the write is
+    # still conditional on the task being live and not someone else's, so a
+    # task that moved on since the checks read it is refused the same way.
+    with database.write() as session:
         task = task_access(session, actor, task_id)
         if task.status not in LIVE:
             raise Conflict(N_("This task has been completed already."))
@@ -653,20 +654,18 @@ def _prepare_completion(
         if task.recused:
             raise NotAllowed(RECUSED)
         codes = check_completion(session, Step(task.step), form)
-        ref = task.case_ref
-    # The typed text stays in the read model; the workflow gets codes.
-    record = json.dumps(
-        {"note": form.note.strip(), **codes, **form.extra},
-        ensure_ascii=False,
-        sort_keys=True,
-    )
-    with database.write() as session:
+        # The typed text stays in the read model; the workflow gets codes.
+        record = json.dumps(
+            {"note": form.note.strip(), **codes, **form.extra},
+            ensure_ascii=False,
+            sort_keys=True,
+        )
         written = session.connection().execute(
             _KEEP_RECORD, {"task_id": task_id, "actor_id": actor.id, "record": record}
         )
         if written.rowcount != 1:
             raise Conflict(N_("This task has been completed already."))
-    return codes, ref
+    return codes, task.case_ref
 
 
 def _failure_message(error: WorkflowUpdateFailedError) -> UserFacingError:
