@@ -326,6 +326,9 @@ class Task(SQLModel, table=True):
         ),
         Index("ix_task_assignee", "assignee_id", "status", "due_at"),
         Index("ix_task_due", "status", "due_at"),
+        # Closing a step asks whether another live step shares its deadline
+        # (handling runs under one): without this, a scan of the live tasks.
+        Index("ix_task_deadline", "deadline_id"),
     )
 
     # Chosen by the workflow ("TS-2026-000123/accept/1"), so that opening the
@@ -359,7 +362,12 @@ class TaskEscalation(SQLModel, table=True):
     """A rung of a task's escalation ladder that has fired (once)."""
 
     __tablename__ = "task_escalation"
-    __table_args__ = (UniqueConstraint("task_id", "rung", name="uq_task_rung"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "rung", name="uq_task_rung"),
+        # The supervisor's dashboard counts today's escalations: a range, not
+        # a scan of every rung that ever fired.
+        Index("ix_task_escalation_fired", "fired_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: str = Field(foreign_key="task.id", index=True, max_length=80)
