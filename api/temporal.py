@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends
 from temporalio.client import Client
 
+from workflows.payloads import DATA_CONVERTER
 from wuye.settings import get_settings
 
 
@@ -42,7 +43,9 @@ class TemporalConnection:
 async def _connect_from_settings() -> Client:
     settings = get_settings()
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
     )
 
 

@@ -30,6 +30,7 @@ from workflows.calendar_watch import (
     CalendarWatchWorkflow,
 )
 from workflows.complaint import ComplaintWorkflow
+from workflows.payloads import DATA_CONVERTER
 from wuye.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -115,7 +116,9 @@ async def ensure_schedules(client: Client, task_queue: str) -> None:
 async def run_worker() -> None:
     settings = get_settings()
     client = await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=DATA_CONVERTER,
     )
     await ensure_schedules(client, settings.temporal_task_queue)
     worker = build_worker(

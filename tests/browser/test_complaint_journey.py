@@ -39,6 +39,7 @@ from tests.browser.test_roles import (
 )
 from tests.conftest import migrated, sqlite_url
 from tests.workflows.conftest import installed_binary, mail_settings
+from workflows.payloads import DATA_CONVERTER
 from wuye.mailsink import start_sink
 from wuye.settings import Settings
 from wuye.worker import build_worker
@@ -72,7 +73,8 @@ class Backend:
         self.settings = mail_settings("127.0.0.1", port, self.mail_folder)
         self.env = self.run(
             WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=installed_binary("temporal-test-server")
+                test_server_existing_path=installed_binary("temporal-test-server"),
+                data_converter=DATA_CONVERTER,
             )
         )
         ready: Future[None] = Future()
@@ -123,7 +125,7 @@ def journey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any
 
     async def connect() -> Client:
         # Made on uvicorn's loop: a client belongs to the loop it was made on.
-        return await Client.connect(backend.target)
+        return await Client.connect(backend.target, data_converter=DATA_CONVERTER)
 
     app = create_app()
     connection = TemporalConnection(connect)

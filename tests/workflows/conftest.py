@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from store.db import Database
 from store.models import Case
+from workflows.payloads import DATA_CONVERTER
 from wuye.mailsink import start_sink
 from wuye.settings import Settings, get_settings
 from wuye.worker import build_worker
@@ -52,7 +53,8 @@ def free_port() -> int:
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """One time-skipping Temporal test server for the whole session."""
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=installed_binary("temporal-test-server")
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
     )
     yield environment
     await environment.shutdown()

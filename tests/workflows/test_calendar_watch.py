@@ -44,6 +44,7 @@ from workflows.calendar_watch import (
     CalendarWatchResult,
     CalendarWatchWorkflow,
 )
+from workflows.payloads import DATA_CONVERTER
 from wuye.mailsink import MaildirHandler, start_sink
 from wuye.worker import ensure_schedules
 
@@ -316,7 +317,9 @@ async def test_deliver_mail_when_the_line_drops_after_data_marks_it_uncertain(
 async def test_ensure_schedules_creates_the_daily_watch_once() -> None:
     # The time-skipping test server has no schedules: use the dev server.
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=installed_binary("temporal"), ui=False
+        dev_server_existing_path=installed_binary("temporal"),
+        ui=False,
+        data_converter=DATA_CONVERTER,
     ) as local:
         await ensure_schedules(local.client, "wuye-test")
         await ensure_schedules(local.client, "wuye-test")

@@ -46,6 +46,7 @@ from tests.workflows.complaint_helpers import (
 )
 from tests.workflows.conftest import installed_binary
 from workflows.calendar_rollout import CalendarRolloutInput, CalendarRolloutWorkflow
+from workflows.payloads import DATA_CONVERTER
 
 Sink = tuple[str, int, Path]
 MINUTE = timedelta(minutes=1)
@@ -61,7 +62,8 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     are, which is where a ladder is worth checking.
     """
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=installed_binary("temporal-test-server")
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=DATA_CONVERTER,
     )
     yield environment
     await environment.shutdown()

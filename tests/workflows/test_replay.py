@@ -41,6 +41,7 @@ from tests.workflows.complaint_helpers import (
 )
 from workflows.calendar_rollout import CalendarRolloutWorkflow
 from workflows.complaint import ComplaintWorkflow
+from workflows.payloads import DATA_CONVERTER
 from wuye.worker import SANDBOXED_RUNNER
 
 pytestmark = pytest.mark.skipif(
@@ -79,6 +80,7 @@ def replayer() -> Replayer:
     return Replayer(
         workflows=[ComplaintWorkflow, CalendarRolloutWorkflow],
         workflow_runner=SANDBOXED_RUNNER,
+        data_converter=DATA_CONVERTER,
     )
 
 
