@@ -98,9 +98,14 @@ async def side_by_side(
     rounds: tuple[tuple[str, float], ...],
     warm: bool,
     drain_s: float,
+    rates: list[tuple[str, float]],
 ) -> tuple[Window, Window]:
-    """Bare, API, API, bare: both sides' completions and seconds, summed."""
+    """Bare, API, API, bare: both sides' completions and seconds, summed.
+
+    Each window's own rate is kept in `rates`, in the order they ran.
+    """
     totals = {"bare": Window(len(bare), 0.0), "api": Window(len(api), 0.0)}
+    rates.clear()
     for side, multiple in rounds:
         meter = meters[side]
         window = await drive.closed_loops(
@@ -113,7 +118,12 @@ async def side_by_side(
             warm=warm,
         )
         totals[side].add(window)
+        rates.append((side, window.rate))
     return totals["bare"], totals["api"]
+
+
+def describe_rates(rates: list[tuple[str, float]], unit: str) -> str:
+    return ", ".join(f"{side} {rate:.2f}" for side, rate in rates) + f" {unit}"
 
 
 def report_errors(report: Report, what: str, window: Window) -> None:
@@ -244,6 +254,7 @@ class Run:
         drive.EVENTS.clear()
         drive.TIMINGS.clear()
         meters = self.meters()
+        rates: list[tuple[str, float]] = []
         bare_window, api_window = await side_by_side(
             [bare] * len(people),
             [api(person) for person in people],
@@ -253,6 +264,7 @@ class Run:
             self.scale.rounds,
             self.scale.warm,
             self.scale.drain_s,
+            rates,
         )
         worker.check()
         for event, count in sorted(drive.EVENTS.items()):
@@ -269,6 +281,7 @@ class Run:
             f"{len(people)} cases in flight; {describe(api_window, bare_window)}"
             f" (windows: {windows(self.scale, self.scale.case_window_s)})"
         )
+        self.report.note(f"complaint, each window: {describe_rates(rates, 'cases/s')}")
         self.report.add(Figure("complaint_api_cases_per_s", api_window.rate, "cases/s"))
         self.report.add(
             Figure("complaint_bare_cases_per_s", bare_window.rate, "cases/s")
@@ -298,6 +311,7 @@ class Run:
             return drive.bare_start(client, START_QUEUE)
 
         meters = self.meters()
+        rates: list[tuple[str, float]] = []
         try:
             bare_window, api_window = await side_by_side(
                 [bare] * len(people),
@@ -308,6 +322,7 @@ class Run:
                 self.scale.rounds,
                 self.scale.warm,
                 self.scale.drain_s,
+                rates,
             )
         finally:
             for person in people:
@@ -319,6 +334,9 @@ class Run:
             f"{len(people)} in flight, no worker polling either queue;"
             f" {describe(api_window, bare_window)}"
             f" (windows: {windows(self.scale, self.scale.registration_window_s)})"
+        )
+        self.report.note(
+            f"registration, each window: {describe_rates(rates, 'per second')}"
         )
         self.report.add(
             Figure("registration_api_per_s", api_window.rate, "registrations/s")
