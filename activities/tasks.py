@@ -154,11 +154,10 @@ class TaskActivities:
                 assert task is not None
                 return plan_for(session, task)  # a retry: the task is there
             case = connection.execute(_CASE_BY_REF, {"ref": request.case_ref}).one()
-            deadline = None
-            # One calendar for the deadline and its plan, read once.
-            calendar = load_calendar(session) if request.deadline else None
+            deadline = calendar = None
             if request.deadline is not None:
-                assert calendar is not None
+                # One calendar for the deadline and its plan, read once.
+                calendar = load_calendar(session)
                 deadline = self._deadline(
                     session, request, case.organisation_id, calendar
                 )
@@ -172,15 +171,10 @@ class TaskActivities:
                     "step": request.step,
                     "candidate_org_id": request.candidate_org_id,
                     "candidate_role": Role(request.candidate_role),
-                    "assignee_id": None,
                     "priority": request.priority,
                     "status": TaskStatus.OPEN,
                     "version": 1,
                     "created_at": utcnow(),
-                    "claimed_at": None,
-                    "completed_at": None,
-                    "completed_by": None,
-                    "outcome": None,
                     "record": "{}",
                     "deadline_id": deadline.id if deadline else None,
                     "due_at": deadline.due_at if deadline else None,

@@ -325,13 +325,29 @@ def task_for(session: Session, actor: Actor, task_id: str) -> tuple[Task, Case]:
         raise NotFound(N_("No such task."))
     case = session.get(Case, task.case_id)
     assert case is not None
+    office = session.get(Organisation, case.organisation_id)
     candidate = session.get(Organisation, task.candidate_org_id)
-    visible = may_see_case(session, actor, case) or (
-        candidate is not None and actor.covers(candidate)
+    require_task_visible(
+        actor,
+        office.path if office else None,
+        case.transferred_to,
+        candidate.path if candidate else None,
+    )
+    return task, case
+
+
+def require_task_visible(
+    actor: Actor,
+    office_path: str | None,
+    transferred_to: int | None,
+    candidate_path: str | None,
+) -> None:
+    """Those who may see the case, and the staff where the task waits."""
+    visible = sees_case(actor, office_path, transferred_to) or (
+        candidate_path is not None and actor.covers_path(candidate_path)
     )
     if not visible:
         raise NotAllowed(OUTSIDE)
-    return task, case
 
 
 def is_candidate(actor: Actor, task: "Task | TaskAccess") -> bool:
@@ -360,8 +376,8 @@ _cases = Case.__table__  # type: ignore[attr-defined]
 _recusals = Recusal.__table__  # type: ignore[attr-defined]
 _office = Organisation.__table__.alias("office")  # type: ignore[attr-defined]
 _candidate = Organisation.__table__.alias("candidate")  # type: ignore[attr-defined]
-# Built once: two of every case's requests (claim, complete) ask it. The same
-# rules as task_for and is_recused, on plain columns.
+# Built once: two of every case's requests (claim, complete) ask it. What
+# task_for and is_recused read, as plain columns.
 _TASK_ACCESS = (
     select_columns(
         _tasks.c.step,
@@ -371,8 +387,8 @@ _TASK_ACCESS = (
         _tasks.c.candidate_role,
         _cases.c.ref,
         _cases.c.transferred_to,
-        _office.c.path,
-        _candidate.c.path,
+        _office.c.path.label("office_path"),
+        _candidate.c.path.label("candidate_path"),
         exists()
         .where(
             _recusals.c.user_id == bindparam("user_id"),
@@ -401,22 +417,16 @@ def task_access(session: Session, actor: Actor, task_id: str) -> TaskAccess:
     )
     if row is None:
         raise NotFound(N_("No such task."))
-    (step, status, assignee_id, candidate_org_id, candidate_role, ref) = row[:6]
-    transferred_to, office_path, candidate_path, recused = row[6:]
-    visible = sees_case(actor, office_path, transferred_to) or (
-        candidate_path is not None and actor.covers_path(candidate_path)
-    )
-    if not visible:
-        raise NotAllowed(OUTSIDE)
+    require_task_visible(actor, row.office_path, row.transferred_to, row.candidate_path)
     return TaskAccess(
         task_id=task_id,
-        step=step,
-        status=status,
-        assignee_id=assignee_id,
-        candidate_org_id=candidate_org_id,
-        candidate_role=candidate_role,
-        case_ref=ref,
-        recused=bool(recused),
+        step=row.step,
+        status=row.status,
+        assignee_id=row.assignee_id,
+        candidate_org_id=row.candidate_org_id,
+        candidate_role=row.candidate_role,
+        case_ref=row.ref,
+        recused=bool(row.recused),
     )
 
 
