@@ -3,8 +3,9 @@
 import asyncio
 import json
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, bindparam, exists, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -30,6 +31,7 @@ from store.models import (
     DeadlineStatus,
     Notification,
     Organisation,
+    Recusal,
     Role,
     Task,
     TaskEscalation,
@@ -51,8 +53,25 @@ LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 # Built once: the same statements run for every task opened and closed.
 _TASK_EXISTS = select(col(Task.id)).where(col(Task.id) == bindparam("id"))
-_CASE_BY_REF = select(col(Case.id), col(Case.organisation_id)).where(
-    col(Case.ref) == bindparam("ref")
+_CASE_BY_REF = select(
+    col(Case.id), col(Case.organisation_id), col(Case.company_id)
+).where(col(Case.ref) == bindparam("ref"))
+_users = User.__table__  # type: ignore[attr-defined]
+_recusals = Recusal.__table__  # type: ignore[attr-defined]
+# Whether a step may go straight to a user: active, of the candidate group,
+# and without a declared conflict with either side of the case (art. 79).
+_ASSIGNABLE = sa_select(_users.c.id).where(
+    _users.c.id == bindparam("user_id"),
+    _users.c.is_active,
+    _users.c.organisation_id == bindparam("org_id"),
+    _users.c.role == bindparam("role"),
+    ~exists().where(
+        _recusals.c.user_id == bindparam("user_id"),
+        or_(
+            _recusals.c.case_id == bindparam("case_id"),
+            _recusals.c.company_id == bindparam("company_id"),
+        ),
+    ),
 )
 _TASK_TO_CLOSE = sa_select(
     col(Task.status),
@@ -161,6 +180,7 @@ class TaskActivities:
                 deadline = self._deadline(
                     session, request, case.organisation_id, calendar
                 )
+            assignee = self._assignee(connection, request, case)
             connection.execute(
                 _INSERT_TASK,
                 {
@@ -172,7 +192,9 @@ class TaskActivities:
                     "candidate_org_id": request.candidate_org_id,
                     "candidate_role": Role(request.candidate_role),
                     "priority": request.priority,
-                    "status": TaskStatus.OPEN,
+                    "status": TaskStatus.CLAIMED if assignee else TaskStatus.OPEN,
+                    "assignee_id": assignee,
+                    "claimed_at": utcnow() if assignee else None,
                     "version": 1,
                     "created_at": utcnow(),
                     "record": "{}",
@@ -188,6 +210,7 @@ class TaskActivities:
                     "task_id": request.task_id,
                     "step": request.step,
                     "due_date": deadline.due_date.isoformat() if deadline else "",
+                    "assignee_id": str(assignee or ""),
                 },
                 dedupe_key=f"{request.task_id}/opened",
             )
@@ -197,9 +220,32 @@ class TaskActivities:
                 action="task.opened",
                 object_type="task",
                 object_id=request.task_id,
-                details={"case_ref": request.case_ref, "step": request.step},
+                details={
+                    "case_ref": request.case_ref,
+                    "step": request.step,
+                    "assignee_id": assignee,
+                },
             )
             return _plan(session, request.task_id, deadline, calendar)
+
+    @staticmethod
+    def _assignee(
+        connection: Connection, request: OpenTaskInput, case: Any
+    ) -> int | None:
+        """The user the step goes to directly, if they may take it; else None."""
+        if request.assignee_id is None:
+            return None
+        found = connection.execute(
+            _ASSIGNABLE,
+            {
+                "user_id": request.assignee_id,
+                "org_id": request.candidate_org_id,
+                "role": Role(request.candidate_role),
+                "case_id": case.id,
+                "company_id": case.company_id,
+            },
+        ).first()
+        return request.assignee_id if found else None
 
     def _deadline(
         self,

@@ -170,10 +170,19 @@ def timeline(session: Session, case: Case, mask: list[str]) -> list[dict[str, An
         .where(CaseEvent.case_id == case.id)
         .order_by(col(CaseEvent.id))
     ).all()
-    names = _names(session, {e.actor_id for e in events if e.actor_id is not None})
+    parsed = [json.loads(event.details) for event in events]
+    # A step that went straight to the caseworker of the case names them.
+    assignees = {
+        int(details["assignee_id"])
+        for details in parsed
+        if str(details.get("assignee_id", "")).isdigit()
+    }
+    names = _names(
+        session, {e.actor_id for e in events if e.actor_id is not None} | assignees
+    )
     views = []
-    for event in events:
-        details = json.loads(event.details)
+    for event, details in zip(events, parsed, strict=True):
+        assignee = str(details.pop("assignee_id", ""))
         for key, value in details.items():
             if isinstance(value, str) and mask:
                 details[key] = mask_text_names(value, mask)
@@ -182,6 +191,7 @@ def timeline(session: Session, case: Case, mask: list[str]) -> list[dict[str, An
                 "at": event.at.isoformat(),
                 "kind": event.kind,
                 "actor": names.get(event.actor_id or 0, ""),
+                "assignee": names.get(int(assignee), "") if assignee.isdigit() else "",
                 "details": details,
             }
         )

@@ -467,6 +467,8 @@ def _claim(database: Database, actor: Actor, task_id: str, version: int | None) 
             raise NotAllowed(N_("This task is for another group."))
         if task.recused:
             raise NotAllowed(RECUSED)
+        if task.assignee_id == actor.id and task.status == TaskStatus.CLAIMED:
+            return  # theirs already: a second click, or a step given to them
         claimed = session.connection().execute(
             _CLAIM if version is None else _CLAIM_VERSION, values
         )

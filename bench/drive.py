@@ -227,8 +227,11 @@ async def api_case(person: Person, body: dict[str, Any]) -> None:
         step = STEP_NAMES[number]
         if f"/{step}/" not in task_id:
             raise DriveError(f"expected a {step} task, got {task_id}")
-        claimed = await timed("claim", person.post(f"/api/tasks/{task_id}/claim"))
-        expect(claimed, 200, f"claim {step}")
+        if number == 0:
+            # From the office's queue. Every later step opens in her own
+            # inbox: the caseworker who accepted a case carries it.
+            claimed = await timed("claim", person.post(f"/api/tasks/{task_id}/claim"))
+            expect(claimed, 200, f"claim {step}")
         result = await timed(f"complete {step}", complete(person, task_id, form, step))
         if number + 1 < len(FORMS):
             if len(result["open_tasks"]) != 1:

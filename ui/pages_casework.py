@@ -706,6 +706,12 @@ def _event_summary(
         )
     if details.get("due_date"):
         parts.append(gettext(locale, N_("due {day}")).format(day=details["due_date"]))
+    if event.get("assignee"):
+        parts.append(
+            gettext(locale, N_("to {name}, who carries the case")).format(
+                name=event["assignee"]
+            )
+        )
     if details.get("scope") == "company":
         parts.append(gettext(locale, N_("with the company")))
     elif details.get("scope") == "case":

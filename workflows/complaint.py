@@ -313,7 +313,7 @@ class ComplaintWorkflow:
         elif outcome == AcceptanceOutcome.TRANSFER:
             await self._transfer(int(decision.record["agency_id"]), decision)
         else:
-            await self._handle()
+            await self._handle(decision.actor_id)
 
         await self._close(outcome)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -392,15 +392,18 @@ class ComplaintWorkflow:
             candidate_org_id=agency_id,
             candidate_role=CASEWORKER,
         )
-        await self.tasks.run(
+        # Back at the office, the caseworker who transferred it carries on.
+        feedback = await self.tasks.run(
             step=Step.FEEDBACK.value,
             candidate_org_id=self.complaint.organisation_id,
             candidate_role=CASEWORKER,
+            assignee_id=decision.actor_id,
         )
         await self.tasks.run(
             step=Step.ARCHIVE.value,
             candidate_org_id=self.complaint.organisation_id,
             candidate_role=CASEWORKER,
+            assignee_id=feedback.actor_id,
         )
 
     def _handling_deadline(self, extra_days: int = 0) -> DeadlineRequest:
@@ -414,8 +417,13 @@ class ComplaintWorkflow:
             subject="handling",
         )
 
-    async def _handle(self) -> None:
-        """Handle within 60 days of acceptance, closing the loop (art. 80, 81)."""
+    async def _handle(self, acceptor_id: int) -> None:
+        """Handle within 60 days of acceptance, closing the loop (art. 80, 81).
+
+        Each step goes straight to the caseworker who did the one before (the
+        acceptance first): the caseworker of the case carries it to the end,
+        unless a supervisor reassigns it or they hand it back to the queue.
+        """
         assert self.tasks is not None
         self.accepted_on = workflow.now().astimezone(SHANGHAI).date()
         self.status = CaseStatus.HANDLING.value
@@ -424,13 +432,16 @@ class ComplaintWorkflow:
             status=self.status,
             accepted_on=self.accepted_on.isoformat(),
         )
+        carrier = acceptor_id
         for step in (Step.INVESTIGATE, Step.VERIFY, Step.FEEDBACK, Step.ARCHIVE):
-            await self.tasks.run(
+            done = await self.tasks.run(
                 step=step.value,
                 candidate_org_id=self.complaint.organisation_id,
                 candidate_role=CASEWORKER,
                 deadline=self._handling_deadline(),
+                assignee_id=carrier,
             )
+            carrier = done.actor_id
 
     async def _extension(self, request: ExtensionRequest) -> None:
         """A supervisor approves or refuses an extension request (art. 80)."""

@@ -43,6 +43,10 @@ class OpenTaskInput:
     candidate_role: str
     deadline: DeadlineRequest | None = None
     priority: int = 0
+    # Who the step goes to directly: the caseworker carrying the case. The
+    # activity gives it to them only if they may take it (active, in the
+    # candidate group, no declared conflict); otherwise it waits in the queue.
+    assignee_id: int | None = None
 
 
 @dataclass
@@ -189,6 +193,7 @@ class HumanTasks:
         outcomes: frozenset[str] = frozenset(),
         deadline: DeadlineRequest | None = None,
         priority: int = 0,
+        assignee_id: int | None = None,
     ) -> CompleteTaskInput:
         """Open a task, escalate while it waits, and return its completion."""
         task_id = self.new_id(step)
@@ -208,6 +213,7 @@ class HumanTasks:
                 candidate_role=candidate_role,
                 deadline=deadline,
                 priority=priority,
+                assignee_id=assignee_id,
             ),
             result_type=TaskPlan,
             start_to_close_timeout=DATABASE_TIMEOUT,

@@ -188,7 +188,11 @@ def reload_until_visible(page: Page, locator: Locator) -> None:
 
 
 def work_step(page: Page, step: str, note: str) -> None:
-    """Claim the open step on the case page, write its record, complete it."""
+    """Write the record of the open step on the case page and complete it.
+
+    A step from the office's queue is claimed first; one that opened in the
+    caseworker's own hands (she carries the case) has its form open.
+    """
     task = page.locator("article.task", has=page.get_by_role("heading", name=step))
     claim = task.get_by_role("button", name="认领")
     record = task.locator("textarea[name=note]")
@@ -284,7 +288,13 @@ def test_complaint_from_registration_to_archive_and_escalation(
     extension.get_by_label("理由").fill("需委托第三方检测电梯，检测周期较长")
     extension.get_by_role("button", name="申请延期").click()
     expect(wang.locator("#tasks")).to_contain_text("延期审批")
-    wang.get_by_role("button", name="认领").click()
+    # Having accepted the case, she carries it: the investigation is hers
+    # already, its form open, with nothing to claim.
+    investigation = wang.locator(
+        "article.task", has=wang.get_by_role("heading", name="调查")
+    )
+    expect(investigation.locator("textarea[name=note]")).to_be_visible()
+    expect(investigation.get_by_role("button", name="认领")).to_have_count(0)
 
     # Another call about the same lift; nobody will decide it in time.
     late = register(wang, "另一部电梯也停运了", repeat_of=ref)

@@ -34,10 +34,14 @@ async def my_task(person: Person, scope: str = "group") -> dict:
     raise AssertionError(f"no task in {scope}")
 
 
-async def work(person: Person, outcome: str = "", **form: object) -> dict:
-    task = await my_task(person)
-    claimed = await person.post(f"/api/tasks/{task['task_id']}/claim")
-    assert claimed.status_code == 200, claimed.text
+async def work(
+    person: Person, outcome: str = "", scope: str = "group", **form: object
+) -> dict:
+    """Take the first task of `scope` (claimed from the queue) and complete it."""
+    task = await my_task(person, scope)
+    if scope == "group":
+        claimed = await person.post(f"/api/tasks/{task['task_id']}/claim")
+        assert claimed.status_code == 200, claimed.text
     done = await person.post(
         f"/api/tasks/{task['task_id']}/complete",
         json={"outcome": outcome, "note": "已处理", **form},
@@ -63,10 +67,16 @@ async def test_register_and_handle_complaint_to_archive(
     assert accept["step"] == "accept"
     assert accept["deadline"]["basis"] == "art. 76"
     steps = [accept["step"]]
+    # Having accepted it, Wang carries the case: each later step opens in her
+    # own inbox, held by her, with nothing left in the office's queue.
     for _ in range(4):
-        steps.append((await work(wang))["step"])
+        task = await work(wang, scope="mine")
+        assert (task["status"], task["assignee"]) == ("claimed", "王晓梅")
+        steps.append(task["step"])
+    queue = (await wang.get("/api/tasks", scope="group")).json()["items"]
     case = (await wang.get(f"/api/complaints/{ref}")).json()
     assert steps == ["accept", "investigate", "verify", "feedback", "archive"]
+    assert queue == []
     assert case["status"] == "closed"
     assert case["parties"][0]["name"] == "张*"
     assert "张三" not in str(case)
@@ -142,6 +152,36 @@ async def test_declared_conflict_refuses_claim_and_decision(
     refused = await sun.post(f"/api/tasks/{task['task_id']}/claim")
     assert refused.status_code == 403
     assert RECUSED in refused.json()["detail"]
+
+
+async def test_a_step_goes_to_the_queue_when_its_carrier_may_not_take_it(
+    casework: PersonFactory, database: Database
+) -> None:
+    wang, sun = await casework("wang"), await casework("sun")
+    ref = (
+        await wang.post(
+            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
+        )
+    ).json()["ref"]
+    await work(wang, "handle", no_conflict=True)
+    investigate = await my_task(wang, "mine")
+    # A second click on "claim" for a task she holds changes nothing.
+    again = await wang.post(f"/api/tasks/{investigate['task_id']}/claim")
+    assert again.status_code == 200, again.text
+
+    # Wang learns she knows the complainant: the investigation goes back to
+    # the queue, and the verification after Sun's investigation is Sun's.
+    declared = await wang.post(
+        f"/api/complaints/{ref}/recusal", {"scope": "case", "reason": "邻居"}
+    )
+    assert declared.status_code == 200, declared.text
+    assert (await wang.get("/api/tasks", scope="mine")).json()["items"] == []
+    assert (await work(sun))["step"] == "investigate"
+    verify = await my_task(sun, "mine")
+    assert (verify["step"], verify["assignee"]) == ("verify", "孙志强")
+    timeline = (await sun.get(f"/api/complaints/{ref}")).json()["timeline"]
+    opened = [e for e in timeline if e["kind"] == "task.opened"]
+    assert [e["assignee"] for e in opened] == ["", "王晓梅", "孙志强"]
 
 
 async def test_other_street_office_cannot_open_the_case(
