@@ -2,7 +2,8 @@
 
 import asyncio
 import json
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, exists, insert, or_, update
@@ -52,10 +53,28 @@ from workflows.human_tasks import (
 LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 # Built once: the same statements run for every task opened and closed.
-_TASK_EXISTS = select(col(Task.id)).where(col(Task.id) == bindparam("id"))
-_CASE_BY_REF = select(
-    col(Case.id), col(Case.organisation_id), col(Case.company_id)
+_tasks = Task.__table__  # type: ignore[attr-defined]
+_deadlines = Deadline.__table__  # type: ignore[attr-defined]
+# The case a task opens on, and whether the task is there already (a retry).
+_OPEN_ON = sa_select(
+    col(Case.id),
+    col(Case.organisation_id),
+    col(Case.company_id),
+    exists().where(_tasks.c.id == bindparam("task_id")).label("task_exists"),
 ).where(col(Case.ref) == bindparam("ref"))
+_DEADLINE_BY_KEY = sa_select(
+    _deadlines.c.id,
+    _deadlines.c.status,
+    _deadlines.c.kind,
+    _deadlines.c.start_date,
+    _deadlines.c.due_date,
+    _deadlines.c.due_at,
+).where(_deadlines.c.key == bindparam("key"))
+_REOPEN_DEADLINE = (
+    update(_deadlines)
+    .where(_deadlines.c.id == bindparam("deadline_id"))
+    .values(status=DeadlineStatus.OPEN)
+)
 _users = User.__table__  # type: ignore[attr-defined]
 _recusals = Recusal.__table__  # type: ignore[attr-defined]
 # Whether a step may go straight to a user: active, of the candidate group,
@@ -80,12 +99,6 @@ _TASK_TO_CLOSE = sa_select(
     col(Task.case_id),
     col(Task.step),
 ).where(col(Task.id) == bindparam("id"))
-_LIVE_UNDER_DEADLINE = (
-    select(col(Task.id))
-    .where(col(Task.deadline_id) == bindparam("id"), col(Task.status).in_(LIVE))
-    .limit(1)
-)
-_tasks = Task.__table__  # type: ignore[attr-defined]
 _INSERT_TASK = insert(_tasks)
 _CLOSE_TASK = (
     update(_tasks)
@@ -99,10 +112,17 @@ _CLOSE_TASK = (
         version=_tasks.c.version + 1,
     )
 )
-_deadlines = Deadline.__table__  # type: ignore[attr-defined]
+# A deadline shared by several steps (handling) stays open while any of
+# them is open; the next step reopens it.
 _SETTLE_DEADLINE = (
     update(_deadlines)
-    .where(_deadlines.c.id == bindparam("deadline_id"))
+    .where(
+        _deadlines.c.id == bindparam("deadline_id"),
+        ~exists().where(
+            _tasks.c.deadline_id == bindparam("deadline_id"),
+            _tasks.c.status.in_(LIVE),
+        ),
+    )
     .values(status=bindparam("status"))
 )
 _KIND_ZH = {
@@ -126,6 +146,17 @@ def deadline_text(deadline: Deadline) -> str:
     return f"{period}，{basis_label(deadline.basis)}"
 
 
+@dataclass(frozen=True)
+class _Due:
+    """What a task's plan is computed from: its deadline's period and dates."""
+
+    id: int
+    kind: str
+    start_date: date
+    due_date: date
+    due_at: datetime
+
+
 def plan_for(session: Session, task: Task) -> TaskPlan:
     """The task's due instant and ladder, on the calendar now in force."""
     deadline = session.get(Deadline, task.deadline_id) if task.deadline_id else None
@@ -135,7 +166,7 @@ def plan_for(session: Session, task: Task) -> TaskPlan:
 def _plan(
     session: Session,
     task_id: str,
-    deadline: Deadline | None,
+    deadline: Deadline | _Due | None,
     calendar: WorkingCalendar | None = None,
 ) -> TaskPlan:
     """The plan on `calendar`, or on the calendar in force when not given."""
@@ -168,11 +199,13 @@ class TaskActivities:
     def _open(self, request: OpenTaskInput) -> TaskPlan:
         with self.database.write() as session:
             connection = session.connection()
-            if connection.execute(_TASK_EXISTS, {"id": request.task_id}).first():
+            case = connection.execute(
+                _OPEN_ON, {"ref": request.case_ref, "task_id": request.task_id}
+            ).one()
+            if case.task_exists:
                 task = session.get(Task, request.task_id)
                 assert task is not None
                 return plan_for(session, task)  # a retry: the task is there
-            case = connection.execute(_CASE_BY_REF, {"ref": request.case_ref}).one()
             deadline = calendar = None
             if request.deadline is not None:
                 # One calendar for the deadline and its plan, read once.
@@ -253,17 +286,18 @@ class TaskActivities:
         request: OpenTaskInput,
         organisation_id: int,
         calendar: WorkingCalendar,
-    ) -> Deadline:
+    ) -> _Due:
         wanted = request.deadline
         assert wanted is not None
-        deadline = session.exec(
-            select(Deadline).where(Deadline.key == wanted.key)
-        ).first()
-        if deadline is not None:
+        connection = session.connection()
+        found = connection.execute(_DEADLINE_BY_KEY, {"key": wanted.key}).first()
+        if found is not None:
             # A later step under the same deadline (handling): it runs on.
-            deadline.status = DeadlineStatus.OPEN
-            session.add(deadline)
-            return deadline
+            if found.status != DeadlineStatus.OPEN:
+                connection.execute(_REOPEN_DEADLINE, {"deadline_id": found.id})
+            return _Due(
+                found.id, found.kind, found.start_date, found.due_date, found.due_at
+            )
         computed = compute_deadline(
             PeriodKind(wanted.kind),
             date.fromisoformat(wanted.start),
@@ -271,7 +305,7 @@ class TaskActivities:
             calendar,
             wanted.basis,
         )
-        return open_deadline(
+        row = open_deadline(
             session,
             subject=wanted.subject,
             computed=computed,
@@ -279,6 +313,8 @@ class TaskActivities:
             organisation_id=organisation_id,
             key=wanted.key,
         )
+        assert row.id is not None
+        return _Due(row.id, row.kind, row.start_date, row.due_date, row.due_at)
 
     @activity.defn(name="open_task")
     async def open_task(self, request: OpenTaskInput) -> TaskPlan:
@@ -347,19 +383,15 @@ class TaskActivities:
     def _settle_deadline(
         connection: Connection, deadline_id: int, status: TaskStatus
     ) -> None:
-        # A deadline shared by several steps (handling) stays open while any
-        # of them is open; the next step reopens it.
-        others = connection.execute(_LIVE_UNDER_DEADLINE, {"id": deadline_id}).first()
-        if others is None:
-            connection.execute(
-                _SETTLE_DEADLINE,
-                {
-                    "deadline_id": deadline_id,
-                    "status": DeadlineStatus.CANCELLED
-                    if status is TaskStatus.CANCELLED
-                    else DeadlineStatus.MET,
-                },
-            )
+        connection.execute(
+            _SETTLE_DEADLINE,
+            {
+                "deadline_id": deadline_id,
+                "status": DeadlineStatus.CANCELLED
+                if status is TaskStatus.CANCELLED
+                else DeadlineStatus.MET,
+            },
+        )
 
     @activity.defn(name="close_task")
     async def close_task(self, request: CloseTaskInput) -> None:

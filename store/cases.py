@@ -5,6 +5,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -76,14 +78,14 @@ def add_case_event(
     appends here, inside SQLite's one-writer-at-a-time lock.
     """
     connection = session.connection()
-    seen = (
-        dedupe_key is not None
-        and connection.execute(_EVENT_SEEN, {"key": dedupe_key}).first()
-    )
-    if seen:
-        return None
+    # The unique key decides in the insert itself: no read before it.
+    statement = _EVENT_INSERT.get(connection.dialect.name, _EVENT_INSERT_ANY)
+    if dedupe_key is not None and statement is _EVENT_INSERT_ANY:
+        seen = connection.execute(_EVENT_SEEN, {"key": dedupe_key}).first()
+        if seen:
+            return None
     written = connection.execute(
-        _EVENT_INSERT,
+        statement,
         {
             "case_id": case_id,
             "at": utcnow(),
@@ -95,16 +97,24 @@ def add_case_event(
             "dedupe_key": dedupe_key,
         },
     )
-    event_id = written.scalar_one()
-    assert event_id is not None
+    event_id: int | None = written.scalar_one_or_none()
     return event_id
 
 
-# Built once: every registration and activity appends to a timeline.
+# Built once: every registration and activity appends to a timeline. A
+# repeated dedupe key inserts nothing and returns no id, on both databases.
 _EVENT_SEEN = select(col(CaseEvent.id)).where(
     col(CaseEvent.dedupe_key) == bindparam("key")
 )
-_EVENT_INSERT = insert(CaseEvent).returning(col(CaseEvent.id))
+_EVENT_INSERT_ANY = insert(CaseEvent).returning(col(CaseEvent.id))
+_EVENT_INSERT = {
+    "sqlite": sqlite_insert(CaseEvent)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(col(CaseEvent.id)),
+    "postgresql": postgresql_insert(CaseEvent)
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(col(CaseEvent.id)),
+}
 _CASE_INSERT = insert(Case).returning(col(Case.id))
 _PARTY_INSERT = insert(Party)
 
