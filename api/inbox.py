@@ -3,9 +3,10 @@
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -72,6 +73,18 @@ def at_risk_limit(now: datetime, calendar: WorkingCalendar) -> datetime:
         day += timedelta(days=1)
 
 
+@lru_cache(maxsize=256)
+def _basis_label(basis: str, language: str) -> str:
+    return basis_label(basis, language)
+
+
+@lru_cache(maxsize=1024)
+def _skipped(text: str) -> tuple[tuple[str, str], ...]:
+    """A deadline's skipped days, parsed once: deadlines of a day share them."""
+    return tuple(tuple(day) for day in json.loads(text))
+
+
+@lru_cache(maxsize=256)
 def _step_name(step: str, language: str) -> str:
     try:
         return label(STEP_NAMES, Step(step), language)
@@ -79,6 +92,7 @@ def _step_name(step: str, language: str) -> str:
         return step
 
 
+@lru_cache(maxsize=256)
 def _category_name(category: str, language: str) -> str:
     try:
         return label(CATEGORY_NAMES, Category(category), language)
@@ -97,72 +111,52 @@ def inbox(
     """One page of the actor's tasks, soonest due first.
 
     A page shows a handful of rows, so the rows are read as plain columns in
-    one query (no ORM objects) and counted only when the page is full.
+    one query (no ORM objects) and counted only when the page is full. The
+    query is built once for each combination of filters in use; the values
+    are its parameters.
     """
     if calendar is None:
         calendar = load_calendar(session)
-    query = (
-        sa_select(*_COLUMNS)
-        .join(Case, col(Case.id) == col(Task.case_id))
-        .join(Compound, col(Compound.id) == col(Case.compound_id), isouter=True)
-        .join(Deadline, col(Deadline.id) == col(Task.deadline_id), isouter=True)
-        .join(_HOLDER, col(_HOLDER.id) == col(Task.assignee_id), isouter=True)
+    scope = wanted.scope
+    if scope == "all" and actor.role not in (Role.SUPERVISOR, Role.ADMINISTRATOR):
+        scope = "mine"
+    statuses = {s.value for s in TaskStatus}
+    shape = _Shape(
+        scope=scope,
+        one_status=wanted.status in statuses,
+        procedure=bool(wanted.procedure),
+        step=bool(wanted.step),
+        organisation=wanted.organisation_id is not None,
+        due_before=wanted.due_before is not None,
+        overdue=wanted.overdue,
+        at_risk=wanted.at_risk,
     )
-    if wanted.status in {s.value for s in TaskStatus}:
-        query = query.where(col(Task.status) == wanted.status)
-    else:
-        query = query.where(col(Task.status).in_(LIVE))
-    if wanted.scope == "group":
-        query = query.where(
-            col(Task.status) == TaskStatus.OPEN,
-            col(Task.assignee_id).is_(None),
-            col(Task.candidate_org_id) == actor.organisation.id,
-            col(Task.candidate_role) == actor.role,
-        )
-    elif wanted.scope == "all" and actor.role in (Role.SUPERVISOR, Role.ADMINISTRATOR):
-        inside = select(Organisation.id).where(
-            col(Organisation.path).startswith(actor.jurisdiction.path)
-        )
-        query = query.where(col(Task.candidate_org_id).in_(inside))
-    else:
-        query = query.where(col(Task.assignee_id) == actor.id)
-    if wanted.procedure:
-        query = query.where(col(Task.procedure) == wanted.procedure)
-    if wanted.step:
-        query = query.where(col(Task.step) == wanted.step)
-    if wanted.organisation_id is not None:
-        query = query.where(col(Task.candidate_org_id) == wanted.organisation_id)
-    if wanted.due_before is not None:
-        query = query.where(col(Task.due_at) < end_of_day(wanted.due_before))
-    if wanted.overdue:
-        query = query.where(col(Task.due_at) <= now)
-    if wanted.at_risk:
-        query = query.where(
-            col(Task.due_at) > now, col(Task.due_at) <= at_risk_limit(now, calendar)
-        )
     size = max(1, min(wanted.size, MAX_PAGE_SIZE))
     page = max(1, wanted.page)
-    # Remaining working days never decrease as the due date gets later, so
-    # sorting by the due instant is sorting by remaining working days too.
+    params: dict[str, Any] = {
+        "status": wanted.status,
+        "org_id": actor.organisation.id,
+        "role": actor.role,
+        "actor_id": actor.id,
+        "path": actor.jurisdiction.path,
+        "procedure": wanted.procedure,
+        "step": wanted.step,
+        "organisation_id": wanted.organisation_id,
+        "due_before": end_of_day(wanted.due_before) if wanted.due_before else None,
+        "now": now,
+        "at_risk_until": at_risk_limit(now, calendar) if wanted.at_risk else None,
+        "offset": (page - 1) * size,
+        "limit": size,
+    }
+    rows_query, count_query = _statements(shape)
     # Plain rows from the connection: the ORM's result handling is not
     # needed for columns and costs more than the query on a small page.
-    rows = (
-        session.connection()
-        .execute(
-            query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-        .all()
-    )
+    connection = session.connection()
+    rows = connection.execute(rows_query, params).all()
     if page == 1 and len(rows) < size:
         total = len(rows)  # everything is on this first page
     else:
-        total = (
-            session.connection()
-            .execute(sa_select(func.count()).select_from(query.subquery()))
-            .scalar_one()
-        )
+        total = connection.execute(count_query, params).scalar_one()
     today = now.astimezone(SHANGHAI).date()
     due_days: dict[date, tuple[int, str]] = {}
     items = []
@@ -197,13 +191,81 @@ def inbox(
                 "kind": row.kind,
                 "amount": row.amount,
                 "basis": row.basis,
-                "basis_label": basis_label(row.basis, language),
+                "basis_label": _basis_label(row.basis, language),
                 "provisional": row.provisional,
                 "original_due_date": row.original_due_date.isoformat(),
-                "skipped": json.loads(row.skipped),
+                "skipped": [list(day) for day in _skipped(row.skipped)],
             }
         items.append(item)
     return InboxPage(items=items, total=total, page=page, size=size)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a query uses: each shape is built once."""
+
+    scope: str
+    one_status: bool
+    procedure: bool
+    step: bool
+    organisation: bool
+    due_before: bool
+    overdue: bool
+    at_risk: bool
+
+
+@lru_cache(maxsize=512)
+def _statements(shape: _Shape) -> tuple[Any, Any]:
+    """The rows query of a shape (one page, soonest due first) and its count."""
+    query = (
+        sa_select(*_COLUMNS)
+        .join(Case, col(Case.id) == col(Task.case_id))
+        .join(Compound, col(Compound.id) == col(Case.compound_id), isouter=True)
+        .join(Deadline, col(Deadline.id) == col(Task.deadline_id), isouter=True)
+        .join(_HOLDER, col(_HOLDER.id) == col(Task.assignee_id), isouter=True)
+    )
+    if shape.one_status:
+        query = query.where(col(Task.status) == bindparam("status"))
+    else:
+        query = query.where(col(Task.status).in_(LIVE))
+    if shape.scope == "group":
+        query = query.where(
+            col(Task.status) == TaskStatus.OPEN,
+            col(Task.assignee_id).is_(None),
+            col(Task.candidate_org_id) == bindparam("org_id"),
+            col(Task.candidate_role) == bindparam("role"),
+        )
+    elif shape.scope == "all":
+        inside = select(Organisation.id).where(
+            col(Organisation.path).startswith(bindparam("path"))
+        )
+        query = query.where(col(Task.candidate_org_id).in_(inside))
+    else:
+        query = query.where(col(Task.assignee_id) == bindparam("actor_id"))
+    if shape.procedure:
+        query = query.where(col(Task.procedure) == bindparam("procedure"))
+    if shape.step:
+        query = query.where(col(Task.step) == bindparam("step"))
+    if shape.organisation:
+        query = query.where(col(Task.candidate_org_id) == bindparam("organisation_id"))
+    if shape.due_before:
+        query = query.where(col(Task.due_at) < bindparam("due_before"))
+    if shape.overdue:
+        query = query.where(col(Task.due_at) <= bindparam("now"))
+    if shape.at_risk:
+        query = query.where(
+            col(Task.due_at) > bindparam("now"),
+            col(Task.due_at) <= bindparam("at_risk_until"),
+        )
+    count = sa_select(func.count()).select_from(query.subquery())
+    # Remaining working days never decrease as the due date gets later, so
+    # sorting by the due instant is sorting by remaining working days too.
+    rows = (
+        query.order_by(col(Task.due_at).is_(None), col(Task.due_at), col(Task.id))
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return rows, count
 
 
 _HOLDER = aliased(User, name="holder")
