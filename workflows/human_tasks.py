@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
@@ -146,8 +147,20 @@ def _ladder_ended(ladder: "asyncio.Task[None]") -> None:
     workflow.logger.error("an escalation ladder stopped: %r", error)
 
 
+# Runs started before this change give each task a ladder of its own, each
+# with its own timer; later runs keep one clock for all of their open tasks.
+ESCALATION_CLOCK = "escalation-clock"
+
+
 class HumanTasks:
-    """The tasks a workflow has open, with their ladders; one per workflow."""
+    """The tasks a workflow has open, with their ladders; one per workflow.
+
+    One clock serves the ladders of every open task: a single timer set for
+    the earliest rung still to fire. A step that follows another under the
+    same deadline (the four handling steps) leaves the timer as it is, and a
+    timer set earlier than the next rung (the previous step's) is kept too:
+    when it fires, the clock finds nothing due and sets the next one.
+    """
 
     def __init__(self, case_ref: str, procedure: str) -> None:
         self.case_ref = case_ref
@@ -157,6 +170,18 @@ class HumanTasks:
         # Rises whenever the workflow parks (waits for people or ends): an
         # Update that completed a task returns once the workflow has moved on.
         self.parked = 0
+        self._one_clock: bool | None = None
+        self._clock: asyncio.Task[None] | None = None
+        # Set when a task opens or a plan changes: the clock looks again.
+        self._clock_dirty = False
+        # The rung being fired: (task id, its activity), cancelled if the
+        # task closes meanwhile, as its own ladder would have been.
+        self._firing: tuple[str, asyncio.Task[Any]] | None = None
+
+    def _uses_clock(self) -> bool:
+        if self._one_clock is None:
+            self._one_clock = workflow.patched(ESCALATION_CLOCK)
+        return self._one_clock
 
     def validate(self, completion: CompleteTaskInput) -> None:
         task = self.open.get(completion.task_id)
@@ -197,6 +222,7 @@ class HumanTasks:
     ) -> CompleteTaskInput:
         """Open a task, escalate while it waits, and return its completion."""
         task_id = self.new_id(step)
+        one_clock = self._uses_clock()
         # Known as open before open_task returns: its row is in the inboxes
         # as soon as the activity commits, and a completion sent from there
         # in the meantime must not be refused as "not open".
@@ -220,7 +246,14 @@ class HumanTasks:
             retry_policy=DATABASE_RETRY,
         )
         task.planned = True
-        if task.completion is None:
+        if task.completion is None and one_clock:
+            self._wake_clock()
+            self.parked += 1
+            try:
+                await workflow.wait_condition(lambda: task.completion is not None)
+            finally:
+                self._stop_firing(task_id)
+        elif task.completion is None:
             ladder = asyncio.create_task(self._escalate(task_id, task))
             ladder.add_done_callback(_ladder_ended)
             self.parked += 1
@@ -266,12 +299,100 @@ class HumanTasks:
         """Every open task replans: its deadline and rungs may have moved."""
         for task in self.open.values():
             task.replanned = task.planned
+        self._clock_dirty = True
 
     def replan(self, task_ids: Callable[[str], bool]) -> None:
         """Replan the open tasks whose ids match (e.g. after an extension)."""
         for task_id, task in self.open.items():
             if task_ids(task_id):
                 task.replanned = task.planned
+        self._clock_dirty = True
+
+    # -- one clock for every open task's ladder ---------------------------------
+
+    def _wake_clock(self) -> None:
+        self._clock_dirty = True
+        if self._clock is None:
+            self._clock = asyncio.create_task(self._run_clock())
+            self._clock.add_done_callback(_ladder_ended)
+
+    def _stop_firing(self, task_id: str) -> None:
+        if self._firing is not None and self._firing[0] == task_id:
+            self._firing[1].cancel()
+
+    def _next_rung(self) -> tuple[datetime, str, str] | None:
+        """The earliest rung not yet fired of a task still waiting for people."""
+        found: tuple[datetime, str, str] | None = None
+        for task_id, task in self.open.items():
+            if not task.planned or task.completion is not None:
+                continue
+            for rung in task.plan.rungs:
+                if rung.rung not in task.fired:
+                    if found is None or rung.at < found[0]:
+                        found = (rung.at, task_id, rung.rung)
+                    break  # a task's rungs fire in their order
+        return found
+
+    async def _run_clock(self) -> None:
+        timer: asyncio.Task[None] | None = None
+        armed_at: datetime | None = None
+        while True:
+            self._clock_dirty = False
+            for task_id, task in list(self.open.items()):
+                if task.replanned and task.completion is None:
+                    task.replanned = False
+                    task.plan = await workflow.execute_activity(
+                        "refresh_task",
+                        RefreshTaskInput(task_id),
+                        result_type=TaskPlan,
+                        start_to_close_timeout=DATABASE_TIMEOUT,
+                        retry_policy=DATABASE_RETRY,
+                    )
+            due = self._next_rung()
+            now = workflow.now()
+            if due is not None and due[0] <= now:
+                await self._fire(due[1], due[2])
+                continue
+            if due is not None and (armed_at is None or armed_at > due[0]):
+                # Only a rung earlier than the timer moves it; a later one
+                # waits for the timer, which then finds nothing due.
+                if timer is not None:
+                    timer.cancel()
+                armed_at = due[0]
+                timer = asyncio.create_task(
+                    asyncio.sleep((due[0] - now).total_seconds())
+                )
+            await workflow.wait_condition(self._woken(timer))
+            if timer is not None and timer.done():
+                timer, armed_at = None, None
+
+    def _woken(self, timer: "asyncio.Task[None] | None") -> Callable[[], bool]:
+        """Whether the clock should look again: a change, or its timer fired."""
+        return lambda: self._clock_dirty or (timer is not None and timer.done())
+
+    async def _fire(self, task_id: str, rung: str) -> None:
+        task = self.open[task_id]
+        firing = asyncio.create_task(
+            workflow.execute_activity(
+                "fire_rung",
+                FireRungInput(task_id=task_id, rung=rung),
+                result_type=FireRungResult,
+                start_to_close_timeout=MAIL_TIMEOUT,
+                retry_policy=MAIL_RETRY,
+            )
+        )
+        self._firing = (task_id, firing)
+        try:
+            await firing
+        except (asyncio.CancelledError, ActivityError):
+            # The task closed while its rung was being fired: as with its
+            # own ladder, the rung's activity is cancelled and nothing more
+            # fires for it.
+            if not firing.cancelled() and task.completion is None:
+                raise
+        finally:
+            self._firing = None
+        task.fired.add(rung)
 
     async def _escalate(self, task_id: str, task: _OpenTask) -> None:
         while True:

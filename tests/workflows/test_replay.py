@@ -64,15 +64,26 @@ EXPECTED = {
     "transferred",
     "worker_restarted",
 }
-# name -> the history's JSON, read once when the module is collected
+# Histories recorded before a patched change, kept to replay its old branch:
+# the folder is named after what the old code did.
+EARLIER = {
+    # Before `escalation-clock`: a timer of its own for each task's ladder.
+    "ladder-per-task",
+}
+# name -> the history's JSON, read once when the module is collected; the
+# histories of the current code at the top, earlier ones under their folder.
 RECORDED = {
-    path.stem: path.read_text(encoding="utf-8")
-    for path in sorted(HISTORIES.glob("*.json"))
+    path.relative_to(HISTORIES).with_suffix("").as_posix(): path.read_text(
+        encoding="utf-8"
+    )
+    for path in sorted(HISTORIES.glob("**/*.json"))
 }
 
 
 def test_replay_histories_cover_every_representative_run() -> None:
     assert set(RECORDED) >= EXPECTED
+    for earlier in EARLIER:
+        assert {f"{earlier}/{name}" for name in EXPECTED} <= set(RECORDED)
 
 
 def replayer() -> Replayer:
@@ -108,7 +119,9 @@ async def test_replay_leaves_no_escalation_ladder_failure_unread(
     # In this run a task was completed while its ladder was firing a rung:
     # the ladder ends with that activity's cancellation, which is expected
     # and must not reach the worker's log as an error nobody read.
-    history = WorkflowHistory.from_json("h", RECORDED["handled_directly"])
+    history = WorkflowHistory.from_json(
+        "h", RECORDED["ladder-per-task/handled_directly"]
+    )
 
     with caplog.at_level(logging.ERROR):
         await replayer().replay_workflow(history)
