@@ -60,11 +60,12 @@ def record(
     object_type: str,
     object_id: str | int,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> int:
     """Append an event in the caller's transaction, after the current head.
 
-    Plain statements rather than the ORM's unit of work: the entry is
-    written inside the database's write lock, which the shorter holds.
+    Returns the new entry's id. Plain statements and values rather than the
+    ORM: every change of state appends here, inside the database's write
+    lock, which the shorter holds.
     """
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -72,40 +73,35 @@ def record(
         # head its predecessor wrote. SQLite gets the same from BEGIN IMMEDIATE.
         connection.execute(text("SELECT pg_advisory_xact_lock(7460001)"))
     head = connection.execute(_HEAD).scalar()
-    event = AuditEvent(
-        at=utcnow(),
+    at = utcnow()
+    text_of_details = json.dumps(
+        dict(details or {}), ensure_ascii=False, sort_keys=True
+    )
+    prev_hash = head or GENESIS
+    digest = _digest(
+        at=at,
         actor_id=actor_id,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
-        details=json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True),
-        prev_hash=head or GENESIS,
-        hash="",
-    )
-    event.hash = _digest(
-        at=event.at,
-        actor_id=event.actor_id,
-        action=event.action,
-        object_type=event.object_type,
-        object_id=event.object_id,
-        details=event.details,
-        prev_hash=event.prev_hash,
+        details=text_of_details,
+        prev_hash=prev_hash,
     )
     written = connection.execute(
         _INSERT,
         {
-            "at": event.at,
-            "actor_id": event.actor_id,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_id": event.object_id,
-            "details": event.details,
-            "prev_hash": event.prev_hash,
-            "hash": event.hash,
+            "at": at,
+            "actor_id": actor_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "details": text_of_details,
+            "prev_hash": prev_hash,
+            "hash": digest,
         },
-    )
-    event.id = written.scalar_one()
-    return event
+    ).scalar_one()
+    assert written is not None
+    return int(written)
 
 
 @dataclass(frozen=True)
