@@ -209,6 +209,9 @@ async def test_transfer_complaint_to_planning_waits_for_its_reply(
     assert while_waiting.transferred_to == planning
     street = case.organisation_id
     assert feedback.candidate_org_id == street and archive.candidate_org_id == street
+    # Back from the agency, the case returns to the caseworker who sent it.
+    assert (feedback.assignee_id, feedback.status) == (wang, "claimed")
+    assert reply.assignee_id is None
     assert result.status == "closed" and result.outcome == "transfer"
     closed = case_row(database, case.ref)
     assert closed.status == "closed" and closed.transferred_to == planning

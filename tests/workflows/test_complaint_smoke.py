@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from store.cases import case_by_ref
@@ -28,8 +29,15 @@ async def test_complaint_handled_directly_closes_the_loop(
             steps.append(task.step)
             await complete(handle, task.id, wang, outcome)
         result = await handle.result()
+        history = await handle.fetch_history()
 
     assert steps == ["accept", "investigate", "verify", "feedback", "archive"]
+    # One escalation clock for the whole case: its timer, set for the
+    # acceptance's first rung, is neither replaced nor cancelled as the
+    # handling steps follow each other (their rungs all fall later).
+    kinds = [EventType.Name(event.event_type) for event in history.events]
+    assert kinds.count("EVENT_TYPE_TIMER_STARTED") == 1
+    assert "EVENT_TYPE_TIMER_CANCELED" not in kinds
     assert result.status == "closed"
     with database.read() as session:
         closed = case_by_ref(session, case.ref)
