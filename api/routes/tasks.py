@@ -5,21 +5,31 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from api import casework
-from api.deps import CurrentActor, DatabaseDep, Locale, ReadSession
-from api.inbox import SCOPES, InboxFilter, inbox
+from api.access import Actor
+from api.deps import CurrentActor, DatabaseDep, Locale
+from api.inbox import SCOPES, InboxFilter, InboxPage, inbox
 from api.routes.calendar import InvalidParameter
 from api.temporal import TemporalDep
 from domain.deadlines import SHANGHAI
+from store.db import Database
 from ui.i18n import N_, short
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 
+def _page(
+    database: Database, actor: Actor, wanted: InboxFilter, language: str
+) -> InboxPage:
+    with database.read() as session:
+        return inbox(session, actor, wanted, datetime.now(SHANGHAI), language)
+
+
 @router.get("")
-def list_tasks(
-    session: ReadSession,
+async def list_tasks(
+    database: DatabaseDep,
     actor: CurrentActor,
     locale: Locale,
     scope: Annotated[str, Query()] = "mine",
@@ -39,25 +49,22 @@ def list_tasks(
         raise InvalidParameter("scope", N_("scope must be one of: mine, group, all."))
     if sort not in ("due", "remaining"):
         raise InvalidParameter("sort", N_("sort must be due or remaining."))
-    result = inbox(
-        session,
-        actor,
-        InboxFilter(
-            scope=scope,
-            procedure=procedure,
-            step=step,
-            status=status,
-            organisation_id=organisation_id,
-            due_before=due_before,
-            overdue=overdue,
-            at_risk=at_risk,
-            sort=sort,
-            page=page,
-            size=size,
-        ),
-        datetime.now(SHANGHAI),
-        short(locale),
+    wanted = InboxFilter(
+        scope=scope,
+        procedure=procedure,
+        step=step,
+        status=status,
+        organisation_id=organisation_id,
+        due_before=due_before,
+        overdue=overdue,
+        at_risk=at_risk,
+        sort=sort,
+        page=page,
+        size=size,
     )
+    # The query in one hop to the thread pool, its session opened and
+    # closed there: the inbox is asked more than anything else.
+    result = await run_in_threadpool(_page, database, actor, wanted, short(locale))
     return {
         "items": result.items,
         "total": result.total,
