@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, or_, update
+from sqlalchemy import Connection, bindparam, exists, insert, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -24,7 +24,7 @@ from domain.deadlines import (
 from domain.escalation import Rung, plan_escalation, remaining_including
 from store import audit
 from store.calendars import load_calendar, open_deadline
-from store.cases import add_case_event
+from store.cases import add_case_event, declared_conflict
 from store.db import Database
 from store.models import (
     Case,
@@ -32,7 +32,6 @@ from store.models import (
     DeadlineStatus,
     Notification,
     Organisation,
-    Recusal,
     Role,
     Task,
     TaskEscalation,
@@ -76,7 +75,6 @@ _REOPEN_DEADLINE = (
     .values(status=DeadlineStatus.OPEN)
 )
 _users = User.__table__  # type: ignore[attr-defined]
-_recusals = Recusal.__table__  # type: ignore[attr-defined]
 # Whether a step may go straight to a user: active, of the candidate group,
 # and without a declared conflict with either side of the case (art. 79).
 _ASSIGNABLE = sa_select(_users.c.id).where(
@@ -84,12 +82,8 @@ _ASSIGNABLE = sa_select(_users.c.id).where(
     _users.c.is_active,
     _users.c.organisation_id == bindparam("org_id"),
     _users.c.role == bindparam("role"),
-    ~exists().where(
-        _recusals.c.user_id == bindparam("user_id"),
-        or_(
-            _recusals.c.case_id == bindparam("case_id"),
-            _recusals.c.company_id == bindparam("company_id"),
-        ),
+    ~declared_conflict(
+        bindparam("user_id"), bindparam("case_id"), bindparam("company_id")
     ),
 )
 _TASK_TO_CLOSE = sa_select(

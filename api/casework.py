@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, update
+from sqlalchemy import bindparam, literal, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
@@ -40,6 +40,7 @@ from store.calendars import load_calendar
 from store.cases import (
     ComplaintRegistration,
     add_case_event,
+    declared_conflict,
     find_by_idempotency_key,
     open_repeats,
     register_complaint,
@@ -136,13 +137,10 @@ def require_case_worker(actor: Actor, case: Case) -> None:
 
 def is_recused(session: Session, user_id: int, case: Case) -> bool:
     """Whether the user declared a conflict with either side (art. 79)."""
-    conflicts = [col(Recusal.case_id) == case.id]
-    if case.company_id is not None:
-        conflicts.append(col(Recusal.company_id) == case.company_id)
-    found = session.exec(
-        select(Recusal.id).where(Recusal.user_id == user_id, or_(*conflicts))
-    ).first()
-    return found is not None
+    conflict = declared_conflict(
+        literal(user_id), literal(case.id), literal(case.company_id)
+    )
+    return bool(session.connection().execute(select_columns(conflict)).scalar())
 
 
 RECUSED = N_(
@@ -373,7 +371,6 @@ class TaskAccess:
 
 _tasks = Task.__table__  # type: ignore[attr-defined]
 _cases = Case.__table__  # type: ignore[attr-defined]
-_recusals = Recusal.__table__  # type: ignore[attr-defined]
 _office = Organisation.__table__.alias("office")  # type: ignore[attr-defined]
 _candidate = Organisation.__table__.alias("candidate")  # type: ignore[attr-defined]
 # Built once: two of every case's requests (claim, complete) ask it. What
@@ -389,15 +386,9 @@ _TASK_ACCESS = (
         _cases.c.transferred_to,
         _office.c.path.label("office_path"),
         _candidate.c.path.label("candidate_path"),
-        exists()
-        .where(
-            _recusals.c.user_id == bindparam("user_id"),
-            or_(
-                _recusals.c.case_id == _cases.c.id,
-                _recusals.c.company_id == _cases.c.company_id,
-            ),
-        )
-        .label("recused"),
+        declared_conflict(bindparam("user_id"), _cases.c.id, _cases.c.company_id).label(
+            "recused"
+        ),
     )
     .select_from(
         _tasks.join(_cases, _cases.c.id == _tasks.c.case_id)

@@ -73,32 +73,17 @@ def record(
         # head its predecessor wrote. SQLite gets the same from BEGIN IMMEDIATE.
         connection.execute(text("SELECT pg_advisory_xact_lock(7460001)"))
     head = connection.execute(_HEAD).scalar()
-    at = utcnow()
-    text_of_details = json.dumps(
-        dict(details or {}), ensure_ascii=False, sort_keys=True
-    )
-    prev_hash = head or GENESIS
-    digest = _digest(
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        details=text_of_details,
-        prev_hash=prev_hash,
-    )
+    entry: dict[str, Any] = {
+        "at": utcnow(),
+        "actor_id": actor_id,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "details": json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True),
+        "prev_hash": head or GENESIS,
+    }
     written = connection.execute(
-        _INSERT,
-        {
-            "at": at,
-            "actor_id": actor_id,
-            "action": action,
-            "object_type": object_type,
-            "object_id": str(object_id),
-            "details": text_of_details,
-            "prev_hash": prev_hash,
-            "hash": digest,
-        },
+        _INSERT, {**entry, "hash": _digest(**entry)}
     ).scalar_one()
     assert written is not None
     return int(written)

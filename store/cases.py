@@ -3,8 +3,9 @@
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import ColumnElement, Exists, bindparam, exists, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -12,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from domain.complaints import CASE_REFERENCE_PREFIX, case_reference
 from store import audit
-from store.models import Case, CaseEvent, CaseSequence, Party
+from store.models import Case, CaseEvent, CaseSequence, Party, Recusal
 from store.types import utcnow
 
 # Cases in these states are over: a new complaint is no repeat of them.
@@ -79,13 +80,8 @@ def add_case_event(
     """
     connection = session.connection()
     # The unique key decides in the insert itself: no read before it.
-    statement = _EVENT_INSERT.get(connection.dialect.name, _EVENT_INSERT_ANY)
-    if dedupe_key is not None and statement is _EVENT_INSERT_ANY:
-        seen = connection.execute(_EVENT_SEEN, {"key": dedupe_key}).first()
-        if seen:
-            return None
     written = connection.execute(
-        statement,
+        _EVENT_INSERT[connection.dialect.name],
         {
             "case_id": case_id,
             "at": utcnow(),
@@ -103,10 +99,6 @@ def add_case_event(
 
 # Built once: every registration and activity appends to a timeline. A
 # repeated dedupe key inserts nothing and returns no id, on both databases.
-_EVENT_SEEN = select(col(CaseEvent.id)).where(
-    col(CaseEvent.dedupe_key) == bindparam("key")
-)
-_EVENT_INSERT_ANY = insert(CaseEvent).returning(col(CaseEvent.id))
 _EVENT_INSERT = {
     "sqlite": sqlite_insert(CaseEvent)
     .on_conflict_do_nothing(index_elements=["dedupe_key"])
@@ -117,6 +109,23 @@ _EVENT_INSERT = {
 }
 _CASE_INSERT = insert(Case).returning(col(Case.id))
 _PARTY_INSERT = insert(Party)
+
+
+def declared_conflict(
+    user_id: ColumnElement[Any],
+    case_id: ColumnElement[Any],
+    company_id: ColumnElement[Any],
+) -> Exists:
+    """Whether the user declared a conflict with either side of a case (art. 79).
+
+    A conflict with the company covers every case about it; one with a case
+    covers that case. A case with no company (NULL) matches only the former.
+    """
+    recusals = Recusal.__table__  # type: ignore[attr-defined]
+    return exists().where(
+        recusals.c.user_id == user_id,
+        or_(recusals.c.case_id == case_id, recusals.c.company_id == company_id),
+    )
 
 
 def open_repeats(

@@ -147,6 +147,27 @@ def _ladder_ended(ladder: "asyncio.Task[None]") -> None:
     workflow.logger.error("an escalation ladder stopped: %r", error)
 
 
+async def _refreshed_plan(task_id: str) -> TaskPlan:
+    """The task's plan again, after the calendar or its deadline changed."""
+    return await workflow.execute_activity(
+        "refresh_task",
+        RefreshTaskInput(task_id),
+        result_type=TaskPlan,
+        start_to_close_timeout=DATABASE_TIMEOUT,
+        retry_policy=DATABASE_RETRY,
+    )
+
+
+async def _fire_rung(task_id: str, rung: str) -> FireRungResult:
+    return await workflow.execute_activity(
+        "fire_rung",
+        FireRungInput(task_id=task_id, rung=rung),
+        result_type=FireRungResult,
+        start_to_close_timeout=MAIL_TIMEOUT,
+        retry_policy=MAIL_RETRY,
+    )
+
+
 # Runs started before this change give each task a ladder of its own, each
 # with its own timer; later runs keep one clock for all of their open tasks.
 ESCALATION_CLOCK = "escalation-clock"
@@ -341,13 +362,7 @@ class HumanTasks:
             for task_id, task in list(self.open.items()):
                 if task.replanned and task.completion is None:
                     task.replanned = False
-                    task.plan = await workflow.execute_activity(
-                        "refresh_task",
-                        RefreshTaskInput(task_id),
-                        result_type=TaskPlan,
-                        start_to_close_timeout=DATABASE_TIMEOUT,
-                        retry_policy=DATABASE_RETRY,
-                    )
+                    task.plan = await _refreshed_plan(task_id)
             due = self._next_rung()
             now = workflow.now()
             if due is not None and due[0] <= now:
@@ -372,15 +387,7 @@ class HumanTasks:
 
     async def _fire(self, task_id: str, rung: str) -> None:
         task = self.open[task_id]
-        firing = asyncio.create_task(
-            workflow.execute_activity(
-                "fire_rung",
-                FireRungInput(task_id=task_id, rung=rung),
-                result_type=FireRungResult,
-                start_to_close_timeout=MAIL_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-            )
-        )
+        firing = asyncio.create_task(_fire_rung(task_id, rung))
         self._firing = (task_id, firing)
         try:
             await firing
@@ -398,13 +405,7 @@ class HumanTasks:
         while True:
             if task.replanned:
                 task.replanned = False
-                task.plan = await workflow.execute_activity(
-                    "refresh_task",
-                    RefreshTaskInput(task_id),
-                    result_type=TaskPlan,
-                    start_to_close_timeout=DATABASE_TIMEOUT,
-                    retry_policy=DATABASE_RETRY,
-                )
+                task.plan = await _refreshed_plan(task_id)
             pending = [r for r in task.plan.rungs if r.rung not in task.fired]
             if not pending:
                 await workflow.wait_condition(lambda: task.replanned)
@@ -417,11 +418,5 @@ class HumanTasks:
                     continue  # the plan changed while we slept
                 except TimeoutError:
                     pass
-            await workflow.execute_activity(
-                "fire_rung",
-                FireRungInput(task_id=task_id, rung=rung.rung),
-                result_type=FireRungResult,
-                start_to_close_timeout=MAIL_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-            )
+            await _fire_rung(task_id, rung.rung)
             task.fired.add(rung.rung)

@@ -25,6 +25,15 @@ def compound_id(database: Database, code: str = "XQ-001") -> int:
         return compound.id
 
 
+async def register_lift(person: Person, database: Database) -> str:
+    """Register the lift complaint in the demo compound; its case number."""
+    registered = await person.post(
+        "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
+    )
+    assert registered.status_code == 201, registered.text
+    return str(registered.json()["ref"])
+
+
 async def my_task(person: Person, scope: str = "group") -> dict:
     for _ in range(50):
         items = (await person.get("/api/tasks", scope=scope)).json()["items"]
@@ -121,11 +130,7 @@ async def test_declared_conflict_refuses_claim_and_decision(
     casework: PersonFactory, database: Database
 ) -> None:
     wang, sun = await casework("wang"), await casework("sun")
-    ref = (
-        await wang.post(
-            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
-        )
-    ).json()["ref"]
+    ref = await register_lift(wang, database)
     task = await my_task(wang)
     assert (await wang.post(f"/api/tasks/{task['task_id']}/claim")).status_code == 200
 
@@ -158,11 +163,7 @@ async def test_a_step_goes_to_the_queue_when_its_carrier_may_not_take_it(
     casework: PersonFactory, database: Database
 ) -> None:
     wang, sun = await casework("wang"), await casework("sun")
-    ref = (
-        await wang.post(
-            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
-        )
-    ).json()["ref"]
+    ref = await register_lift(wang, database)
     await work(wang, "handle", no_conflict=True)
     investigate = await my_task(wang, "mine")
     # A second click on "claim" for a task she holds changes nothing.
@@ -188,11 +189,7 @@ async def test_other_street_office_cannot_open_the_case(
     casework: PersonFactory, database: Database
 ) -> None:
     wang, zhou = await casework("wang"), await casework("zhou")
-    ref = (
-        await wang.post(
-            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
-        )
-    ).json()["ref"]
+    ref = await register_lift(wang, database)
 
     response = await zhou.get(f"/api/complaints/{ref}")
 
@@ -203,11 +200,7 @@ async def test_reveal_shows_the_complainant_and_is_audited(
     casework: PersonFactory, database: Database
 ) -> None:
     wang = await casework("wang")
-    ref = (
-        await wang.post(
-            "/api/complaints", json={**LIFT, "compound_id": compound_id(database)}
-        )
-    ).json()["ref"]
+    ref = await register_lift(wang, database)
 
     revealed = await wang.post(f"/api/complaints/{ref}/reveal")
 
