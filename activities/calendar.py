@@ -1,6 +1,5 @@
 """Activities of the calendar watch: check the coming year, warn admins."""
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -47,7 +46,7 @@ class CalendarActivities:
     @activity.defn
     async def check_next_year(self, check: CalendarCheckInput) -> CalendarCheckResult:
         """Whether next year lacks a schedule now that November has come."""
-        year = await asyncio.to_thread(self._check, date.fromisoformat(check.today))
+        year = await self.database.run(self._check, date.fromisoformat(check.today))
         return CalendarCheckResult(missing_year=year)
 
     def _enqueue_warnings(self, year: int, today: str) -> list[int]:
@@ -87,7 +86,7 @@ class CalendarActivities:
     async def warn_administrators(self, warning: CalendarWarningInput) -> int:
         """Mail each province administrator once about the missing year."""
         today = warning.today or datetime.now(SHANGHAI).date().isoformat()
-        ids = await asyncio.to_thread(self._enqueue_warnings, warning.year, today)
+        ids = await self.database.run(self._enqueue_warnings, warning.year, today)
         sent = 0
         for notification_id in ids:
             if await deliver(self.database, self.mailer, notification_id):

@@ -1,6 +1,5 @@
 """Activities of the complaint procedure: the case row and its deadlines."""
 
-import asyncio
 import json
 from datetime import date
 
@@ -97,7 +96,7 @@ class ComplaintActivities:
     @activity.defn(name="record_case")
     async def record_case(self, change: CaseRecordInput) -> None:
         """Apply a change to the case row and add it to the timeline, once."""
-        await asyncio.to_thread(self._record, change)
+        await self.database.run(self._record, change)
 
     def _extend(self, extension: ExtendDeadlineInput) -> None:
         with self.database.write() as session:
@@ -152,7 +151,7 @@ class ComplaintActivities:
     @activity.defn(name="extend_deadline")
     async def extend_deadline(self, extension: ExtendDeadlineInput) -> None:
         """Move the handling deadline by the approved extension (art. 80)."""
-        await asyncio.to_thread(self._extend, extension)
+        await self.database.run(self._extend, extension)
 
 
 class CaseQueryActivities:
@@ -176,4 +175,4 @@ class CaseQueryActivities:
     @activity.defn(name="open_case_refs")
     async def open_case_refs(self, query: OpenCasesQuery) -> OpenCasesPage:
         """A page of open cases after a case id, in id order."""
-        return await asyncio.to_thread(self._open_refs, query)
+        return await self.database.run(self._open_refs, query)

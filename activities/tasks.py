@@ -1,6 +1,5 @@
 """Activities of the human-task machinery shared by every procedure."""
 
-import asyncio
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -313,7 +312,7 @@ class TaskActivities:
     @activity.defn(name="open_task")
     async def open_task(self, request: OpenTaskInput) -> TaskPlan:
         """Write the task (once) and return its deadline's escalation plan."""
-        return await asyncio.to_thread(self._open, request)
+        return await self.database.run(self._open, request)
 
     def _refresh(self, request: RefreshTaskInput) -> TaskPlan:
         with self.database.read() as session:
@@ -325,7 +324,7 @@ class TaskActivities:
     @activity.defn(name="refresh_task")
     async def refresh_task(self, request: RefreshTaskInput) -> TaskPlan:
         """The plan again, after the calendar or the deadline changed."""
-        return await asyncio.to_thread(self._refresh, request)
+        return await self.database.run(self._refresh, request)
 
     def _close(self, request: CloseTaskInput) -> None:
         with self.database.write() as session:
@@ -390,7 +389,7 @@ class TaskActivities:
     @activity.defn(name="close_task")
     async def close_task(self, request: CloseTaskInput) -> None:
         """Mark the task completed or cancelled, with its record."""
-        await asyncio.to_thread(self._close, request)
+        await self.database.run(self._close, request)
 
     def _recipients(self, session: Session, task: Task, rung: Rung) -> list[User]:
         if rung in (Rung.REMINDER, Rung.DUE_TODAY):
@@ -528,7 +527,7 @@ class TaskActivities:
         # date and tell a reminder a week early that it has 8 days left).
         scheduled = activity.info().current_attempt_scheduled_time
         today = scheduled.astimezone(SHANGHAI).date()
-        fired, ids = await asyncio.to_thread(self._escalate, request, today)
+        fired, ids = await self.database.run(self._escalate, request, today)
         sent = 0
         for notification_id in ids:
             if await deliver(self.database, self.mailer, notification_id):

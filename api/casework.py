@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, literal, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
@@ -266,7 +265,7 @@ async def register(
     actor: Actor | None,
 ) -> Registered:
     """Register a complaint and start its workflow; the same key gives the same case."""
-    case, created, calendar = await run_in_threadpool(
+    case, created, calendar = await database.run(
         _write_registration, database, form, actor
     )
     registered_on = case.registered_at.astimezone(SHANGHAI).date()
@@ -484,7 +483,7 @@ async def claim(
     database: Database, actor: Actor, task_id: str, version: int | None
 ) -> None:
     """Take an unclaimed task; of two people at once, exactly one wins."""
-    await run_in_threadpool(_claim, database, actor, task_id, version)
+    await database.run(_claim, database, actor, task_id, version)
 
 
 def _release(database: Database, actor: Actor, task_id: str) -> None:
@@ -510,7 +509,7 @@ def _release(database: Database, actor: Actor, task_id: str) -> None:
 
 async def release(database: Database, actor: Actor, task_id: str) -> None:
     """Give a claimed task back to its group's queue."""
-    await run_in_threadpool(_release, database, actor, task_id)
+    await database.run(_release, database, actor, task_id)
 
 
 def _assign(
@@ -561,7 +560,7 @@ async def assign(
     database: Database, actor: Actor, task_ids: list[str], assignee_id: int
 ) -> int:
     """A supervisor assigns or reassigns tasks (all or none)."""
-    return await run_in_threadpool(_assign, database, actor, task_ids, assignee_id)
+    return await database.run(_assign, database, actor, task_ids, assignee_id)
 
 
 # -- tasks: completing them ---------------------------------------------------
@@ -689,9 +688,7 @@ async def complete(
     form: CompletionForm,
 ) -> CompleteTaskResult:
     """Complete a task; of two people at once, exactly one wins (409 for the other)."""
-    codes, ref = await run_in_threadpool(
-        _prepare_completion, database, actor, task_id, form
-    )
+    codes, ref = await database.run(_prepare_completion, database, actor, task_id, form)
     handle = (await temporal.client()).get_workflow_handle(ref)
     try:
         return await handle.execute_update(
@@ -754,7 +751,7 @@ async def add_clues(
     received_on: date,
 ) -> str:
     """New clues for a held case: back to acceptance with a fresh clock (art. 76)."""
-    await run_in_threadpool(_check_case_worker, database, actor, ref)
+    await database.run_reading(_check_case_worker, database, actor, ref)
     if not clues.strip():
         raise InvalidForm({"clues": N_("Write the new clues.")})
 
@@ -769,7 +766,7 @@ async def add_clues(
             )
             session.add(case)
 
-    await run_in_threadpool(write)
+    await database.run(write)
     return await _update(
         temporal,
         ref,
@@ -787,7 +784,7 @@ async def request_extension(
     reason: str,
 ) -> str:
     """Ask the supervisor for more time, with a reason (art. 80)."""
-    await run_in_threadpool(_check_case_worker, database, actor, ref)
+    await database.run_reading(_check_case_worker, database, actor, ref)
     errors = {}
     if not days.isdigit() or not 1 <= int(days) <= MAX_EXTENSION_DAYS:
         errors["days"] = N_("Ask for 1 to 30 days.")
@@ -795,7 +792,7 @@ async def request_extension(
         errors["reason"] = N_("Give the reason for the extension.")
     if errors:
         raise InvalidForm(errors)
-    _case, event_id = await run_in_threadpool(
+    _case, event_id = await database.run(
         _note_event,
         database,
         actor,
@@ -818,10 +815,10 @@ async def record_deliberation(
     database: Database, temporal: TemporalConnection, actor: Actor, ref: str, note: str
 ) -> str:
     """Record a collective deliberation (集体研判); the clock runs on."""
-    await run_in_threadpool(_check_case_worker, database, actor, ref)
+    await database.run_reading(_check_case_worker, database, actor, ref)
     if not note.strip():
         raise InvalidForm({"note": N_("Record what was deliberated.")})
-    _case, event_id = await run_in_threadpool(
+    _case, event_id = await database.run(
         _note_event, database, actor, ref, "deliberation.note", {"note": note.strip()}
     )
     return await _update(

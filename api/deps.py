@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from api.access import Actor, load_actor
 from api.errors import NotAllowed, NotSignedIn
@@ -86,7 +85,7 @@ async def resolve_auth(request: Request, database: DatabaseDep) -> Auth:
     cached: Auth | None = getattr(request.state, "auth", None)
     if cached is not None:
         return cached
-    found = await run_in_threadpool(
+    found = await database.run_reading(
         _lookup, database, request.cookies.get(SESSION_COOKIE)
     )
     if found is not None:

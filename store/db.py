@@ -1,13 +1,14 @@
 """Engines and sessions for the read model, on SQLite or PostgreSQL."""
 
+import asyncio
 import fcntl
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from threading import Lock
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -15,6 +16,8 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from wuye.settings import get_settings
+
+T = TypeVar("T")
 
 # How long a writer waits for SQLite's write lock before it gives up.
 BUSY_TIMEOUT_S = 30
@@ -47,12 +50,18 @@ class WriterTurn:
     """
 
     def __init__(self, database_file: Path | None) -> None:
-        self._threads = Lock()
+        self._threads = threading.Lock()
+        # The thread that took the turn with `take_if_free`, if any.
+        self._taken_by: int | None = None
         self._path = Path(f"{database_file}.writer") if database_file else None
         self._file: BinaryIO | None = None
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
+        if self._taken_by == threading.get_ident():
+            # Inside work that took the turn for all its transactions.
+            yield
+            return
         deadline = time.monotonic() + BUSY_TIMEOUT_S
         # A plain lock, not an RLock: a web request's session may be opened
         # and closed by different threads of the pool.
@@ -71,6 +80,27 @@ class WriterTurn:
                 fcntl.flock(self._file, fcntl.LOCK_UN)
         finally:
             self._threads.release()
+
+    def take_if_free(self) -> bool:
+        """Take the turn for this thread's next transactions, if nobody has it."""
+        if not self._threads.acquire(blocking=False):
+            return False
+        if self._path is not None:
+            if self._file is None:
+                self._file = self._path.open("ab")
+            try:
+                fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                self._threads.release()
+                return False
+        self._taken_by = threading.get_ident()
+        return True
+
+    def give_back(self) -> None:
+        self._taken_by = None
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+        self._threads.release()
 
     @staticmethod
     def _take_file(file: BinaryIO, deadline: float) -> None:
@@ -155,6 +185,33 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking read-model work from async code.
+
+        On PostgreSQL the work waits on the network, so it goes to a thread.
+        On SQLite it is CPU work in this process, which a thread would only
+        make dearer: a hop there and back and a fight for the GIL with the
+        event loop. So it runs right here when it cannot wait: when the
+        writer's turn is free it takes it for the whole work, and otherwise
+        the work goes to a thread to wait there.
+        """
+        if self._turn is not None and self._turn.take_if_free():
+            try:
+                return work(*args)
+            finally:
+                self._turn.give_back()
+        return await asyncio.to_thread(work, *args)
+
+    async def run_reading(self, work: Callable[..., T], *args: Any) -> T:
+        """`run` for work that only reads: on SQLite it never waits for a lock.
+
+        Readers of a WAL database go on beside the writer, so on SQLite
+        the work runs right here, without the writer's turn.
+        """
+        if self.is_sqlite:
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
 
     @contextmanager
     def _writers_turn(self) -> Iterator[None]:
