@@ -7,7 +7,6 @@ marks it `uncertain` instead of risking a duplicate, and people can see it;
 so does a connection that breaks once the message may have reached the server.
 """
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -150,7 +149,7 @@ async def deliver(database: Database, mailer: Mailer, notification_id: int) -> b
     the message, so the row becomes uncertain. Either way the error
     propagates so that the activity retries the other notifications.
     """
-    notification = await asyncio.to_thread(_claim, database, notification_id)
+    notification = await database.run(_claim, database, notification_id)
     if notification is None:
         return False
     try:
@@ -165,11 +164,11 @@ async def deliver(database: Database, mailer: Mailer, notification_id: int) -> b
             # A 5xx refusal will not change on a retry: record it for people
             # to see and let the other notifications go on.
             logger.warning("notification %s refused: %s", notification_id, error)
-            await asyncio.to_thread(
+            await database.run(
                 _finish, database, notification_id, NotificationStatus.FAILED
             )
             return False
-        await asyncio.to_thread(
+        await database.run(
             _finish, database, notification_id, NotificationStatus.PENDING
         )
         raise
@@ -177,9 +176,9 @@ async def deliver(database: Database, mailer: Mailer, notification_id: int) -> b
         logger.warning(
             "notification %s may have been sent; not resending", notification_id
         )
-        await asyncio.to_thread(
+        await database.run(
             _finish, database, notification_id, NotificationStatus.UNCERTAIN
         )
         raise
-    await asyncio.to_thread(_finish, database, notification_id, NotificationStatus.SENT)
+    await database.run(_finish, database, notification_id, NotificationStatus.SENT)
     return True
