@@ -46,7 +46,9 @@ class CalendarActivities:
     @activity.defn
     async def check_next_year(self, check: CalendarCheckInput) -> CalendarCheckResult:
         """Whether next year lacks a schedule now that November has come."""
-        year = await self.database.run(self._check, date.fromisoformat(check.today))
+        year = await self.database.run_reading(
+            self._check, date.fromisoformat(check.today)
+        )
         return CalendarCheckResult(missing_year=year)
 
     def _enqueue_warnings(self, year: int, today: str) -> list[int]:

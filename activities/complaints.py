@@ -175,4 +175,4 @@ class CaseQueryActivities:
     @activity.defn(name="open_case_refs")
     async def open_case_refs(self, query: OpenCasesQuery) -> OpenCasesPage:
         """A page of open cases after a case id, in id order."""
-        return await self.database.run(self._open_refs, query)
+        return await self.database.run_reading(self._open_refs, query)

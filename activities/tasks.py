@@ -324,7 +324,7 @@ class TaskActivities:
     @activity.defn(name="refresh_task")
     async def refresh_task(self, request: RefreshTaskInput) -> TaskPlan:
         """The plan again, after the calendar or the deadline changed."""
-        return await self.database.run(self._refresh, request)
+        return await self.database.run_reading(self._refresh, request)
 
     def _close(self, request: CloseTaskInput) -> None:
         with self.database.write() as session:

@@ -192,7 +192,7 @@ class Database:
         On PostgreSQL the work waits on the network, so it goes to a thread.
         On SQLite it is CPU work in this process, which a thread would only
         make dearer: a hop there and back and a fight for the GIL with the
-        event loop. So it runs right here when it cannot wait: when the
+        event loop. So it runs right here when it need not wait: when the
         writer's turn is free it takes it for the whole work, and otherwise
         the work goes to a thread to wait there.
         """
